@@ -1,0 +1,88 @@
+package dev.vxsocks.auth;
+
+import dev.vxsocks.auth.api.Verdict;
+import dev.vxsocks.config.PasswordHash;
+import dev.vxsocks.config.ProxyConfig.User;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * RFC 1929 credential checks. The slow hash runs on a worker thread, never on an event loop. A successful check is
+ * remembered for a short time as an HMAC of the password under a key that exists only in this process, so a user
+ * who opens many connections pays the hash once, and the cache holds nothing that would reveal the password.
+ * Unknown users cost as much as wrong passwords, so timing does not tell which names exist.
+ */
+public final class CredentialChecker {
+
+  private record Remembered(String hash, byte[] mac, long expiresAtNanos) {
+  }
+
+  private static final PasswordHash DUMMY = PasswordHash.create("not-a-user".toCharArray(), PasswordHash.DEFAULT_ITERATIONS);
+
+  private final Vertx vertx;
+  private final UserStore users;
+  private final long ttlNanos;
+  private final SecretKeySpec cacheKey;
+  private final Map<String, Remembered> cache = new ConcurrentHashMap<>();
+
+  public CredentialChecker(Vertx vertx, UserStore users, Duration cacheTtl) {
+    this.vertx = vertx;
+    this.users = users;
+    this.ttlNanos = cacheTtl.toNanos();
+    byte[] key = new byte[32];
+    new SecureRandom().nextBytes(key);
+    this.cacheKey = new SecretKeySpec(key, "HmacSHA256");
+  }
+
+  public Future<Verdict> check(String name, String password) {
+    return users.find(name).compose(user -> {
+      if (user == null) {
+        return vertx.executeBlocking(() -> DUMMY.verify(password.toCharArray()), false)
+            .map(ignored -> Verdict.deny(Verdict.BAD_CREDENTIALS, "unknown user"));
+      }
+      if (!user.enabled()) {
+        return Future.succeededFuture(Verdict.deny(Verdict.DISABLED, "user is disabled"));
+      }
+      byte[] mac = mac(name, password);
+      Remembered r = cache.get(name);
+      if (r != null && r.hash().equals(user.password().encoded()) && System.nanoTime() - r.expiresAtNanos() < 0
+          && MessageDigest.isEqual(r.mac(), mac)) {
+        return Future.succeededFuture(Verdict.allow("cached"));
+      }
+      return vertx.executeBlocking(() -> user.password().verify(password.toCharArray()), false).map(ok -> {
+        if (!ok) {
+          return Verdict.deny(Verdict.BAD_CREDENTIALS, "wrong password");
+        }
+        cache.put(name, new Remembered(user.password().encoded(), mac, System.nanoTime() + ttlNanos));
+        return Verdict.allow("verified");
+      });
+    });
+  }
+
+  /** Forgets what was remembered for {@code name} (password changed, user disabled or removed). */
+  public void forget(String name) {
+    cache.remove(name);
+  }
+
+  private byte[] mac(String name, String password) {
+    try {
+      Mac m = Mac.getInstance("HmacSHA256");
+      m.init(cacheKey);
+      m.update(name.getBytes(StandardCharsets.UTF_8));
+      m.update((byte) 0);
+      return m.doFinal(password.getBytes(StandardCharsets.UTF_8));
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("HmacSHA256 is not available in this JVM", e);
+    }
+  }
+}

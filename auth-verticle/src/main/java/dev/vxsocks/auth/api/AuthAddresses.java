@@ -1,0 +1,26 @@
+package dev.vxsocks.auth.api;
+
+/**
+ * Event-bus addresses of the auth verticle, versioned so a rolling upgrade can run two contract versions side by
+ * side. Bodies are JSON objects (see the request and {@link Verdict} types in this package). The auth verticle
+ * registers these as local consumers: a node's proxy always asks its own auth verticle, and a password never
+ * crosses the cluster.
+ */
+public final class AuthAddresses {
+
+  private static final String PREFIX = "socks5.auth.v1.";
+
+  /** Client rules on the source address, before the proxy reads a byte. */
+  public static final String CLIENT = PREFIX + "client";
+  /** RFC 1929 username/password check. */
+  public static final String AUTHENTICATE = PREFIX + "authenticate";
+  /** Request rules on (client, user, command, destination). */
+  public static final String AUTHORIZE = PREFIX + "authorize";
+  /** Take a session slot (per-user and per-client-IP limits); the verdict carries the lease to return. */
+  public static final String SESSION_OPEN = PREFIX + "session.open";
+  /** Give a lease back; fire-and-forget. */
+  public static final String SESSION_CLOSE = PREFIX + "session.close";
+
+  private AuthAddresses() {
+  }
+}

@@ -1,0 +1,59 @@
+package dev.vxsocks.auth.api;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.EventBus;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.json.JsonObject;
+
+import java.time.Duration;
+
+/**
+ * The proxy's side of the contract: typed calls that become event-bus requests to the node-local auth verticle.
+ * Failures to get an answer come back as {@link AuthUnavailableException}; a refusal is a {@link Verdict}.
+ */
+public final class AuthClient {
+
+  private final EventBus bus;
+  private final DeliveryOptions options;
+
+  public AuthClient(Vertx vertx, Duration timeout) {
+    this.bus = vertx.eventBus();
+    this.options = new DeliveryOptions().setSendTimeout(timeout.toMillis()).setLocalOnly(true);
+  }
+
+  public Future<Verdict> checkClient(String client) {
+    return ask(AuthAddresses.CLIENT, new JsonObject().put("client", client));
+  }
+
+  /** The password goes over the local event bus only; it is never logged or put in a verdict. */
+  public Future<Verdict> authenticate(String user, String password, String client) {
+    return ask(AuthAddresses.AUTHENTICATE, new JsonObject().put("user", user).put("password", password).put("client", client));
+  }
+
+  public Future<Verdict> authorize(AuthorizeRequest request) {
+    return ask(AuthAddresses.AUTHORIZE, request.toJson());
+  }
+
+  /** Takes a session slot for {@code user} (may be null) from {@code client}; the verdict's lease gives it back. */
+  public Future<Verdict> openSession(String user, String client) {
+    return ask(AuthAddresses.SESSION_OPEN, new JsonObject().put("user", user).put("client", client));
+  }
+
+  public void closeSession(String lease) {
+    if (lease != null) {
+      bus.send(AuthAddresses.SESSION_CLOSE, new JsonObject().put("lease", lease), options);
+    }
+  }
+
+  private Future<Verdict> ask(String address, JsonObject body) {
+    return bus.<JsonObject>request(address, body, options).transform(ar -> {
+      if (ar.succeeded()) {
+        Message<JsonObject> reply = ar.result();
+        return Future.succeededFuture(Verdict.fromJson(reply.body()));
+      }
+      return Future.failedFuture(new AuthUnavailableException(address + ": " + ar.cause().getMessage(), ar.cause()));
+    });
+  }
+}

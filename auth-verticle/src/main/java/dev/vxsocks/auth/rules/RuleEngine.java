@@ -1,0 +1,123 @@
+package dev.vxsocks.auth.rules;
+
+import dev.vxsocks.auth.api.AuthorizeRequest;
+import dev.vxsocks.auth.api.Verdict;
+import dev.vxsocks.config.Cidr;
+import dev.vxsocks.config.HostPattern;
+import dev.vxsocks.config.IpLiterals;
+import dev.vxsocks.config.ProxyConfig;
+import dev.vxsocks.config.ProxyConfig.ClientRule;
+import dev.vxsocks.config.ProxyConfig.RequestRule;
+
+import java.net.InetAddress;
+import java.util.List;
+
+/**
+ * Where every rule is evaluated. Both rule lists are ordered and the first match wins; an empty list allows
+ * everything, a non-empty one denies what no rule matched.
+ *
+ * <p>Safe default (DESIGN.md §9): loopback, link-local and unspecified destinations, which reach this machine or
+ * its cloud metadata service, are refused unless the deciding rule names them explicitly: an address block other
+ * than {@code 0.0.0.0/0} / {@code ::/0} that holds the address, or an exact host name. The proxy's own listening
+ * port on such an address is always refused (a request to ourselves can only loop).
+ */
+public final class RuleEngine {
+
+  private final List<ClientRule> clientRules;
+  private final List<RequestRule> requestRules;
+  private final int ownPort;
+
+  public RuleEngine(ProxyConfig config) {
+    this.clientRules = config.rules().client();
+    this.requestRules = config.rules().request();
+    this.ownPort = config.listen().port();
+  }
+
+  /** Client rules: may this source address talk to the proxy at all? */
+  public Verdict checkClient(String client) {
+    InetAddress ip = IpLiterals.parse(client);
+    if (ip == null) {
+      return Verdict.deny(Verdict.DENIED, "client address '" + client + "' is not an IP address");
+    }
+    if (clientRules.isEmpty()) {
+      return Verdict.allow("no client rules");
+    }
+    for (ClientRule rule : clientRules) {
+      if (anyContains(rule.from(), ip)) {
+        return rule.allow() ? Verdict.allow(rule.where()) : Verdict.deny(Verdict.DENIED, rule.where());
+      }
+    }
+    return Verdict.deny(Verdict.DENIED, "no client rule matched");
+  }
+
+  /** Request rules on a parsed, resolved request. */
+  public Verdict checkRequest(AuthorizeRequest request) {
+    InetAddress client = IpLiterals.parse(request.client());
+    InetAddress address = request.address() == null ? null : IpLiterals.parse(request.address());
+    String host = request.host() == null ? null : HostPattern.normalize(request.host());
+    if (client == null) {
+      return Verdict.deny(Verdict.DENIED, "client address is not an IP address");
+    }
+    if (address != null && isProtected(address) && request.port() == ownPort) {
+      return Verdict.deny(Verdict.DENIED, "destination is this proxy's own port");
+    }
+    if (requestRules.isEmpty()) {
+      return protectedCheck(address, null, host, "no request rules");
+    }
+    for (RequestRule rule : requestRules) {
+      if (matches(rule, request, client, address, host)) {
+        if (!rule.allow()) {
+          return Verdict.deny(Verdict.DENIED, rule.where());
+        }
+        return protectedCheck(address, rule, host, rule.where());
+      }
+    }
+    return Verdict.deny(Verdict.DENIED, "no request rule matched");
+  }
+
+  private static boolean matches(RequestRule rule, AuthorizeRequest request, InetAddress client, InetAddress address, String host) {
+    if (!rule.from().isEmpty() && !anyContains(rule.from(), client)) {
+      return false;
+    }
+    if (!rule.users().isEmpty() && (request.user() == null || !rule.users().contains(request.user()))) {
+      return false;
+    }
+    if (!rule.commands().isEmpty() && !rule.commands().contains(request.command())) {
+      return false;
+    }
+    if (!rule.ports().isEmpty() && rule.ports().stream().noneMatch(p -> p.contains(request.port()))) {
+      return false;
+    }
+    if (rule.toAddresses().isEmpty() && rule.toHosts().isEmpty()) {
+      return true;
+    }
+    boolean byAddress = address != null && anyContains(rule.toAddresses(), address);
+    boolean byHost = host != null && rule.toHosts().stream().anyMatch(h -> h.matches(host));
+    return byAddress || byHost;
+  }
+
+  private static Verdict protectedCheck(InetAddress address, RequestRule rule, String host, String where) {
+    if (address == null || !isProtected(address)) {
+      return Verdict.allow(where);
+    }
+    boolean named = rule != null && (rule.toAddresses().stream().anyMatch(c -> !c.isEverything() && c.contains(address))
+        || (host != null && rule.toHosts().stream().anyMatch(h -> h.isExact() && h.matches(host))));
+    return named ? Verdict.allow(where)
+        : Verdict.deny(Verdict.DENIED, where + " allows it, but " + address.getHostAddress()
+            + " is a loopback/link-local address that no rule names explicitly");
+  }
+
+  /** Addresses that reach this machine or its link (cloud metadata lives at 169.254.169.254). */
+  static boolean isProtected(InetAddress a) {
+    return a.isLoopbackAddress() || a.isLinkLocalAddress() || a.isAnyLocalAddress() || a.isMulticastAddress();
+  }
+
+  private static boolean anyContains(List<Cidr> blocks, InetAddress ip) {
+    for (Cidr c : blocks) {
+      if (c.contains(ip)) {
+        return true;
+      }
+    }
+    return false;
+  }
+}

@@ -1,0 +1,68 @@
+package dev.vxsocks.config;
+
+import io.vertx.config.ConfigRetriever;
+import io.vertx.config.ConfigRetrieverOptions;
+import io.vertx.config.ConfigStoreOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Loads a node's configuration with vertx-config: the YAML file (or the shipped default), then environment variables
+ * and system properties on top ({@link ConfigOverrides}), then validation ({@link ProxyConfig#fromJson}).
+ */
+public final class ConfigLoader {
+
+  /** The configuration a node runs with when it is given no file: see {@code vxsocks-default.yaml}. */
+  public static final String DEFAULT_RESOURCE = "vxsocks-default.yaml";
+
+  private ConfigLoader() {
+  }
+
+  /** Where the configuration comes from: a file path, or the shipped default. */
+  public static String describe(Path file) {
+    return file == null ? "built-in " + DEFAULT_RESOURCE : file.toString();
+  }
+
+  /** Reads and validates; the future fails with a {@link ConfigException} naming the key that is wrong. */
+  public static Future<ProxyConfig> load(Vertx vertx, Path file) {
+    return loadJson(vertx, file).map(json -> {
+      Map<String, String> props = new HashMap<>();
+      System.getProperties().forEach((k, v) -> props.put(k.toString(), v.toString()));
+      return ProxyConfig.fromJson(ConfigOverrides.apply(json, System.getenv(), props));
+    });
+  }
+
+  /** The file's content as JSON, before overrides and validation. */
+  public static Future<JsonObject> loadJson(Vertx vertx, Path file) {
+    if (file != null && !Files.isRegularFile(file)) {
+      return Future.failedFuture(new ConfigException("config", "file " + file + " does not exist or is not a file"));
+    }
+    ConfigStoreOptions store = new ConfigStoreOptions()
+        .setType("file")
+        .setFormat("yaml")
+        .setConfig(new JsonObject().put("path", file == null ? DEFAULT_RESOURCE : file.toString()));
+    ConfigRetriever retriever = ConfigRetriever.create(vertx, new ConfigRetrieverOptions()
+        .setIncludeDefaultStores(false)
+        .setScanPeriod(0)
+        .addStore(store));
+    return retriever.getConfig()
+        .recover(err -> Future.failedFuture(new ConfigException("config",
+            "cannot read " + describe(file) + ": " + rootMessage(err))))
+        .andThen(ar -> retriever.close());
+  }
+
+  private static String rootMessage(Throwable err) {
+    Throwable t = err;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+    return m.replaceAll("\\s+", " ").trim();
+  }
+}

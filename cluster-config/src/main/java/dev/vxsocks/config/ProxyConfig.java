@@ -1,0 +1,197 @@
+package dev.vxsocks.config;
+
+import io.vertx.core.json.JsonObject;
+
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * The whole configuration of a node, read and validated in one place: {@link #fromJson} is where every key is read.
+ * A value that cannot be used throws a {@link ConfigException} naming the key, before anything starts.
+ *
+ * <p>The file format (YAML) is documented key by key in the README; the shipped default is
+ * {@code vxsocks-default.yaml} in this module's resources.
+ */
+public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rules, Timeouts timeouts, Limits limits) {
+
+  /** Auth method names as written in {@code auth.methods}. */
+  public static final String METHOD_NONE = "none";
+  public static final String METHOD_USERNAME_PASSWORD = "username-password";
+  /** Command names as written in rules. */
+  public static final Set<String> COMMANDS = Set.of("connect", "bind", "udp-associate");
+
+  public record Listen(String host, int port) {
+  }
+
+  /** {@code methods} in the server's order of preference. */
+  public record Auth(List<String> methods, boolean allowNoAuthOffLoopback) {
+  }
+
+  public record User(String name, PasswordHash password, boolean enabled) {
+    @Override
+    public String toString() {
+      return "User[" + name + (enabled ? "" : ", disabled") + "]";
+    }
+  }
+
+  /** Client rules are checked on accept (who may talk to us), request rules on each parsed request. */
+  public record Rules(List<ClientRule> client, List<RequestRule> request) {
+  }
+
+  public record ClientRule(boolean allow, List<Cidr> from, String where) {
+  }
+
+  /**
+   * Every field that is present must match (empty means any). {@code to} holds both address blocks and host
+   * patterns; {@code where} is the rule's path in the configuration, for logs.
+   */
+  public record RequestRule(boolean allow, List<Cidr> from, Set<String> users, Set<String> commands,
+                            List<Cidr> toAddresses, List<HostPattern> toHosts, List<PortRange> ports, String where) {
+  }
+
+  public record Timeouts(Duration handshake, Duration connect, Duration idle, Duration halfClose, Duration auth) {
+  }
+
+  /** Zero means unlimited. */
+  public record Limits(int sessionsPerUser, int sessionsPerClientIp, int pendingHandshakes) {
+  }
+
+  /** The built-in configuration with no file at all: loopback, no auth, nothing but the defaults below. */
+  public static ProxyConfig defaults() {
+    return fromJson(new JsonObject());
+  }
+
+  public static ProxyConfig fromJson(JsonObject json) {
+    Section root = new Section("", json, "listen", "auth", "users", "rules", "timeouts", "limits");
+
+    Section l = new Section("listen", root.object("listen"), "host", "port");
+    String host = l.string("host", "127.0.0.1");
+    InetAddress listenIp = IpLiterals.parse(host);
+    if (listenIp == null && !host.equals("localhost")) {
+      throw new ConfigException("listen.host", "must be an IP address (or localhost), got '" + host + "'");
+    }
+    Listen listen = new Listen(host, l.integer("port", 1080, 0, 65535));
+    boolean loopbackOnly = listenIp == null || listenIp.isLoopbackAddress();
+
+    Section a = new Section("auth", root.object("auth"), "methods", "allow-no-auth-off-loopback");
+    List<String> methods = new ArrayList<>(new LinkedHashSet<>(a.strings("methods")));
+    if (methods.isEmpty()) {
+      methods.add(loopbackOnly ? METHOD_NONE : METHOD_USERNAME_PASSWORD);
+    }
+    for (String m : methods) {
+      if (!m.equals(METHOD_NONE) && !m.equals(METHOD_USERNAME_PASSWORD)) {
+        throw new ConfigException("auth.methods", "unknown method '" + m + "' (known: none, username-password)");
+      }
+    }
+    boolean allowOpen = a.bool("allow-no-auth-off-loopback", false);
+    if (methods.contains(METHOD_NONE) && !loopbackOnly && !allowOpen) {
+      throw new ConfigException("auth.methods", "'none' on the non-loopback address " + host
+          + " would make an open proxy; require username-password, or set auth.allow-no-auth-off-loopback: true");
+    }
+    Auth auth = new Auth(List.copyOf(methods), allowOpen);
+
+    List<User> users = new ArrayList<>();
+    Set<String> names = new HashSet<>();
+    List<JsonObject> userList = root.objects("users");
+    for (int i = 0; i < userList.size(); i++) {
+      Section u = new Section("users[" + i + "]", userList.get(i), "name", "password", "enabled");
+      String name = u.string("name", null);
+      if (name == null) {
+        throw new ConfigException(u.key("name"), "is required");
+      }
+      if (name.getBytes(StandardCharsets.UTF_8).length > 255) {
+        throw new ConfigException(u.key("name"), "is longer than the 255 bytes RFC 1929 allows");
+      }
+      if (!names.add(name)) {
+        throw new ConfigException(u.key("name"), "'" + name + "' is listed twice");
+      }
+      String pw = u.string("password", null);
+      if (pw == null) {
+        throw new ConfigException(u.key("password"), "is required");
+      }
+      users.add(new User(name, PasswordHash.parse(u.key("password"), pw), u.bool("enabled", true)));
+    }
+
+    Section r = new Section("rules", root.object("rules"), "client", "request");
+    List<ClientRule> clientRules = new ArrayList<>();
+    List<JsonObject> cl = r.objects("client");
+    for (int i = 0; i < cl.size(); i++) {
+      Section c = new Section("rules.client[" + i + "]", cl.get(i), "action", "from");
+      clientRules.add(new ClientRule(action(c), cidrs(c, "from"), "rules.client[" + i + "]"));
+    }
+    List<RequestRule> requestRules = new ArrayList<>();
+    List<JsonObject> rl = r.objects("request");
+    for (int i = 0; i < rl.size(); i++) {
+      Section q = new Section("rules.request[" + i + "]", rl.get(i), "action", "from", "users", "commands", "to", "ports");
+      boolean allow = action(q);
+      Set<String> commands = new LinkedHashSet<>();
+      for (String cmd : q.strings("commands")) {
+        String c = cmd.toLowerCase(Locale.ROOT);
+        if (!COMMANDS.contains(c)) {
+          throw new ConfigException(q.key("commands"), "unknown command '" + cmd + "' (known: connect, bind, udp-associate)");
+        }
+        commands.add(c);
+      }
+      List<Cidr> toAddresses = new ArrayList<>();
+      List<HostPattern> toHosts = new ArrayList<>();
+      for (String t : q.strings("to")) {
+        if (IpLiterals.parse(t.contains("/") ? t.substring(0, t.indexOf('/')) : t) != null) {
+          toAddresses.add(Cidr.parse(q.key("to"), t));
+        } else {
+          toHosts.add(HostPattern.parse(q.key("to"), t));
+        }
+      }
+      List<PortRange> ports = new ArrayList<>();
+      for (String p : q.strings("ports")) {
+        ports.add(PortRange.parse(q.key("ports"), p));
+      }
+      requestRules.add(new RequestRule(allow, cidrs(q, "from"), Set.copyOf(q.strings("users")), Set.copyOf(commands),
+          List.copyOf(toAddresses), List.copyOf(toHosts), List.copyOf(ports), "rules.request[" + i + "]"));
+    }
+
+    Section t = new Section("timeouts", root.object("timeouts"), "handshake", "connect", "idle", "half-close", "auth");
+    Duration ms100 = Duration.ofMillis(100);
+    Duration day = Duration.ofDays(1);
+    Timeouts timeouts = new Timeouts(
+        t.duration("handshake", Duration.ofSeconds(10), ms100, Duration.ofMinutes(10)),
+        t.duration("connect", Duration.ofSeconds(10), ms100, Duration.ofMinutes(10)),
+        t.duration("idle", Duration.ofMinutes(5), Duration.ofSeconds(1), Duration.ofDays(7)),
+        t.duration("half-close", Duration.ofSeconds(60), ms100, day),
+        t.duration("auth", Duration.ofSeconds(5), ms100, Duration.ofMinutes(1)));
+
+    Section lim = new Section("limits", root.object("limits"), "sessions-per-user", "sessions-per-client-ip", "pending-handshakes");
+    Limits limits = new Limits(
+        lim.integer("sessions-per-user", 0, 0, 10_000_000),
+        lim.integer("sessions-per-client-ip", 0, 0, 10_000_000),
+        lim.integer("pending-handshakes", 4096, 1, 10_000_000));
+
+    return new ProxyConfig(listen, auth, List.copyOf(users), new Rules(List.copyOf(clientRules), List.copyOf(requestRules)),
+        timeouts, limits);
+  }
+
+  private static boolean action(Section s) {
+    String action = s.string("action", null);
+    if ("allow".equals(action)) {
+      return true;
+    }
+    if ("deny".equals(action)) {
+      return false;
+    }
+    throw new ConfigException(s.key("action"), action == null ? "is required (allow or deny)" : "must be allow or deny, got '" + action + "'");
+  }
+
+  private static List<Cidr> cidrs(Section s, String name) {
+    List<Cidr> out = new ArrayList<>();
+    for (String c : s.strings(name)) {
+      out.add(Cidr.parse(s.key(name), c));
+    }
+    return List.copyOf(out);
+  }
+}
