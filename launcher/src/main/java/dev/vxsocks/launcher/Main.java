@@ -1,0 +1,235 @@
+package dev.vxsocks.launcher;
+
+import dev.vxsocks.config.ConfigException;
+import dev.vxsocks.config.ConfigLoader;
+import dev.vxsocks.config.PasswordHash;
+import dev.vxsocks.config.ProxyConfig;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+
+import java.io.BufferedReader;
+import java.io.Console;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.net.BindException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+
+/**
+ * The command line. {@code run} (the default) starts a node; {@code check-config} validates a configuration;
+ * {@code hash-password} prints a hash for the {@code users} list. Errors are one line on standard error and a non-zero
+ * exit code: 2 for a bad command line or configuration, 1 for anything else.
+ */
+public final class Main {
+
+  private static final Logger LOG = Logger.getLogger("dev.vxsocks.node");
+  static final String USAGE = String.join("\n",
+      "usage: java -jar vxsocks.jar [run] [--config FILE] [--log-level LEVEL]",
+      "       java -jar vxsocks.jar check-config [--config FILE]",
+      "       java -jar vxsocks.jar hash-password [--iterations N]   (reads the password from the terminal or stdin)",
+      "",
+      "  --config FILE     YAML configuration (default: $VXSOCKS_CONFIG, else the built-in loopback default)",
+      "  --log-level LEVEL INFO (default), FINE for a line per handshake phase, WARNING for errors only",
+      "  Settings can be overridden with VXSOCKS_* environment variables or -Dvxsocks.* properties (see README).");
+
+  private Main() {
+  }
+
+  public static void main(String[] args) {
+    System.exit(run(args, System.out, System.err));
+  }
+
+  static int run(String[] argv, PrintStream out, PrintStream err) {
+    List<String> args = new ArrayList<>(Arrays.asList(argv));
+    String command = args.isEmpty() || args.get(0).startsWith("-") ? "run" : args.remove(0);
+    try {
+      switch (command) {
+        case "run":
+          return runNode(args, err);
+        case "check-config":
+          return checkConfig(args, out, err);
+        case "hash-password":
+          return hashPassword(args, out, err);
+        case "help":
+        case "--help":
+          out.println(USAGE);
+          return 0;
+        default:
+          throw new UsageException("unknown command '" + command + "'");
+      }
+    } catch (UsageException e) {
+      err.println("vxsocks: " + e.getMessage());
+      err.println(USAGE);
+      return 2;
+    }
+  }
+
+  private static int runNode(List<String> args, PrintStream err) {
+    Path config = configPath(option(args, "--config"));
+    String level = option(args, "--log-level");
+    noMore(args);
+    LogSetup.configure(level == null ? "INFO" : level.toUpperCase(java.util.Locale.ROOT));
+    Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
+    try {
+      ProxyConfig cfg = ConfigLoader.load(vertx, config).await(30, TimeUnit.SECONDS);
+      if (cfg.auth().methods().contains(ProxyConfig.METHOD_USERNAME_PASSWORD) && cfg.users().isEmpty()) {
+        LOG.warning("username-password auth is on but no user is configured: every login will fail");
+      }
+      int instances = VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE;
+      Node node = Node.start(vertx, cfg, instances).await(30, TimeUnit.SECONDS);
+      CompletableFuture<Void> closed = new CompletableFuture<>();
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        LOG.info("vxsocks stopping: closing sessions and leaving");
+        vertx.close().onComplete(ar -> closed.complete(null));
+        try {
+          closed.get(10, TimeUnit.SECONDS);
+        } catch (Exception ignored) {
+          // exiting anyway
+        }
+      }, "vxsocks-shutdown"));
+      LOG.info("vxsocks listening on " + hostPort(cfg.listen().host(), node.port()) + " (config " + ConfigLoader.describe(config)
+          + ", auth " + String.join("/", cfg.auth().methods()) + ", " + cfg.users().size() + " users, "
+          + cfg.rules().client().size() + " client rules, " + cfg.rules().request().size() + " request rules, "
+          + instances + " event loops, transport " + (vertx.isNativeTransportEnabled() ? "native" : "nio") + ")");
+      return awaitForever();
+    } catch (ConfigException e) {
+      err.println("vxsocks: config error: " + e.getMessage());
+      vertx.close();
+      return 2;
+    } catch (Exception e) {
+      Throwable cause = rootCause(e);
+      if (cause instanceof BindException) {
+        err.println("vxsocks: cannot listen: " + cause.getMessage());
+      } else {
+        err.println("vxsocks: failed to start: " + cause);
+      }
+      vertx.close();
+      return 1;
+    }
+  }
+
+  private static int awaitForever() {
+    try {
+      Thread.currentThread().join();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    return 0;
+  }
+
+  private static int checkConfig(List<String> args, PrintStream out, PrintStream err) {
+    Path config = configPath(option(args, "--config"));
+    noMore(args);
+    Vertx vertx = Vertx.vertx();
+    try {
+      ProxyConfig cfg = ConfigLoader.load(vertx, config).await(30, TimeUnit.SECONDS);
+      out.println("ok: " + ConfigLoader.describe(config) + " (listen " + hostPort(cfg.listen().host(), cfg.listen().port())
+          + ", " + cfg.users().size() + " users, " + cfg.rules().request().size() + " request rules)");
+      return 0;
+    } catch (ConfigException e) {
+      err.println("vxsocks: config error: " + e.getMessage());
+      return 2;
+    } catch (Exception e) {
+      err.println("vxsocks: " + rootCause(e));
+      return 1;
+    } finally {
+      vertx.close();
+    }
+  }
+
+  private static int hashPassword(List<String> args, PrintStream out, PrintStream err) {
+    String it = option(args, "--iterations");
+    noMore(args);
+    int iterations = PasswordHash.DEFAULT_ITERATIONS;
+    if (it != null) {
+      try {
+        iterations = Integer.parseInt(it);
+      } catch (NumberFormatException e) {
+        throw new UsageException("--iterations must be a whole number");
+      }
+      if (iterations < PasswordHash.MIN_ITERATIONS) {
+        throw new UsageException("--iterations must be at least " + PasswordHash.MIN_ITERATIONS);
+      }
+    }
+    char[] password;
+    Console console = System.console();
+    if (console != null) {
+      password = console.readPassword("password: ");
+      char[] again = console.readPassword("again: ");
+      if (password == null || again == null || !Arrays.equals(password, again)) {
+        err.println("vxsocks: the passwords do not match");
+        return 1;
+      }
+    } else {
+      try {
+        String line = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+        password = line == null ? new char[0] : line.toCharArray();
+      } catch (java.io.IOException e) {
+        err.println("vxsocks: cannot read the password from stdin: " + e.getMessage());
+        return 1;
+      }
+    }
+    if (password.length == 0) {
+      err.println("vxsocks: the password must not be empty");
+      return 1;
+    }
+    if (new String(password).getBytes(StandardCharsets.UTF_8).length > 255) {
+      err.println("vxsocks: the password is longer than the 255 bytes RFC 1929 allows");
+      return 1;
+    }
+    out.println(PasswordHash.create(password, iterations).encoded());
+    Arrays.fill(password, '\0');
+    return 0;
+  }
+
+  private static Path configPath(String option) {
+    String p = option != null ? option : System.getenv("VXSOCKS_CONFIG") != null ? System.getenv("VXSOCKS_CONFIG")
+        : System.getProperty("vxsocks.config");
+    return p == null ? null : Path.of(p);
+  }
+
+  private static String option(List<String> args, String name) {
+    int i = args.indexOf(name);
+    if (i < 0) {
+      return null;
+    }
+    if (i + 1 >= args.size()) {
+      throw new UsageException(name + " needs a value");
+    }
+    String v = args.get(i + 1);
+    args.remove(i + 1);
+    args.remove(i);
+    return v;
+  }
+
+  private static void noMore(List<String> args) {
+    if (!args.isEmpty()) {
+      throw new UsageException("unexpected argument '" + args.get(0) + "'");
+    }
+  }
+
+  static String hostPort(String host, int port) {
+    return host.contains(":") ? "[" + host + "]:" + port : host + ":" + port;
+  }
+
+  private static Throwable rootCause(Throwable t) {
+    Throwable c = t;
+    while (c.getCause() != null && c.getCause() != c) {
+      c = c.getCause();
+    }
+    return c;
+  }
+
+  /** A command line we cannot use. */
+  static final class UsageException extends RuntimeException {
+    UsageException(String message) {
+      super(message, null, false, false);
+    }
+  }
+}

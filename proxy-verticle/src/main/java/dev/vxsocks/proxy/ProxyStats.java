@@ -1,0 +1,39 @@
+package dev.vxsocks.proxy;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** Node-wide counters shared by every instance of the connection verticle. */
+public final class ProxyStats {
+
+  private final AtomicLong ids = new AtomicLong();
+  final AtomicInteger pendingHandshakes = new AtomicInteger();
+  final AtomicInteger openSessions = new AtomicInteger();
+  final AtomicLong totalSessions = new AtomicLong();
+  final AtomicLong refusedHandshakes = new AtomicLong();
+
+  /** A session id, unique on this node: short, hexadecimal, increasing. */
+  String nextId() {
+    return Long.toHexString(ids.incrementAndGet());
+  }
+
+  /** Connections between accept and the end of the handshake. */
+  public int pendingHandshakes() {
+    return pendingHandshakes.get();
+  }
+
+  /** Connections open now, in any phase. */
+  public int openSessions() {
+    return openSessions.get();
+  }
+
+  /** Connections accepted since start. */
+  public long totalSessions() {
+    return totalSessions.get();
+  }
+
+  /** Connections closed at once because {@code limits.pending-handshakes} was reached. */
+  public long refusedHandshakes() {
+    return refusedHandshakes.get();
+  }
+}

@@ -1,0 +1,58 @@
+package dev.vxsocks.proxy;
+
+import dev.vxsocks.auth.api.AuthUnavailableException;
+import dev.vxsocks.proxy.codec.ReplyCode;
+import dev.vxsocks.proxy.codec.Socks5ProtocolException;
+import io.netty.channel.ConnectTimeoutException;
+
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.net.SocketException;
+import java.net.UnknownHostException;
+
+/** The one place where a failure becomes a SOCKS5 reply code (RFC 1928 §6). Each branch has a test. */
+public final class ReplyCodes {
+
+  private ReplyCodes() {
+  }
+
+  public static ReplyCode of(Throwable failure) {
+    if (failure instanceof Socks5ProtocolException) {
+      switch (((Socks5ProtocolException) failure).kind()) {
+        case UNSUPPORTED_COMMAND: return ReplyCode.COMMAND_NOT_SUPPORTED;
+        case UNSUPPORTED_ADDRESS_TYPE: return ReplyCode.ADDRESS_TYPE_NOT_SUPPORTED;
+        // A name of length zero cannot be resolved: the same answer as any name that does not resolve.
+        case EMPTY_DOMAIN: return ReplyCode.HOST_UNREACHABLE;
+        default: return ReplyCode.GENERAL_FAILURE;
+      }
+    }
+    if (failure instanceof RequestDeniedException) {
+      return ReplyCode.NOT_ALLOWED;
+    }
+    if (failure instanceof AuthUnavailableException) {
+      // Infrastructure failure, not a denial: 0x01 tells a client behind a balancer that trying again may work.
+      return ReplyCode.GENERAL_FAILURE;
+    }
+    // Before ConnectException: Netty's connect timeout is a subclass of it. The host did not answer within
+    // timeouts.connect; 0x04 says so (0x06 "TTL expired" is about IP hop limits, which we cannot observe).
+    if (failure instanceof ConnectTimeoutException) {
+      return ReplyCode.HOST_UNREACHABLE;
+    }
+    if (failure instanceof ConnectException) {
+      return ReplyCode.CONNECTION_REFUSED;
+    }
+    // EHOSTUNREACH (both transports) and ENETUNREACH (epoll reports it as no route too).
+    if (failure instanceof NoRouteToHostException) {
+      return ReplyCode.HOST_UNREACHABLE;
+    }
+    if (failure instanceof UnknownHostException) {
+      return ReplyCode.HOST_UNREACHABLE;
+    }
+    // The JDK's NIO transport reports ENETUNREACH as a plain SocketException; other socket errors on connect
+    // (EADDRNOTAVAIL, EACCES ...) are network-side problems too.
+    if (failure instanceof SocketException) {
+      return ReplyCode.NETWORK_UNREACHABLE;
+    }
+    return ReplyCode.GENERAL_FAILURE;
+  }
+}

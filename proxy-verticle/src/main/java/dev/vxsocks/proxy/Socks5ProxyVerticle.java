@@ -1,0 +1,119 @@
+package dev.vxsocks.proxy;
+
+import dev.vxsocks.auth.api.AuthClient;
+import dev.vxsocks.config.ProxyConfig;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.Vertx;
+import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetClientOptions;
+import io.vertx.core.net.NetServer;
+import io.vertx.core.net.NetServerOptions;
+import io.vertx.core.net.NetSocket;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.logging.Logger;
+
+/**
+ * The connection verticle: listens for SOCKS5 clients and runs one {@link Socks5Session} per connection. Deploy one
+ * instance per event loop; they share the listening port (see {@link ProxyServer}). Sessions ask the node-local auth
+ * verticle over the event bus, so this module knows nothing of users, rules or the cluster.
+ */
+public final class Socks5ProxyVerticle extends VerticleBase {
+
+  private static final Logger LOG = Logger.getLogger(Socks5ProxyVerticle.class.getName());
+  private static final long SWEEP_MS = 1000;
+
+  private final ProxyConfig config;
+  private final ProxyStats stats;
+  private final Set<Socks5Session> sessions = new HashSet<>();
+  private AuthClient auth;
+  /** Kept in a field: an unreachable NetClient is closed by a Cleaner, killing its connections (DESIGN.md §10). */
+  private NetClient connector;
+  private NetServer server;
+  private long sweepTimer = -1;
+
+  public Socks5ProxyVerticle(ProxyConfig config, ProxyStats stats) {
+    this.config = config;
+    this.stats = stats;
+  }
+
+  @Override
+  public Future<?> start() {
+    auth = new AuthClient(vertx, config.timeouts().auth());
+    connector = vertx.createNetClient(new NetClientOptions()
+        .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, config.timeouts().connect().toMillis()))
+        .setTcpNoDelay(true));
+    server = vertx.createNetServer(new NetServerOptions()
+        .setHost(config.listen().host())
+        .setPort(config.listen().port())
+        .setTcpNoDelay(true)
+        .setReuseAddress(true)
+        .setAcceptBacklog(4096));
+    server.connectHandler(this::accept);
+    sweepTimer = vertx.setPeriodic(SWEEP_MS, t -> {
+      long now = System.nanoTime();
+      for (Socks5Session s : new ArrayList<>(sessions)) {
+        s.checkTimeouts(now);
+      }
+    });
+    return server.listen();
+  }
+
+  @Override
+  public Future<?> stop() {
+    vertx.cancelTimer(sweepTimer);
+    for (Socks5Session s : new ArrayList<>(sessions)) {
+      s.finish("proxy stopping");
+    }
+    return server.close().compose(v -> connector.close());
+  }
+
+  /** The port this instance listens on (the configured one, or the one the OS chose for port 0). */
+  public int actualPort() {
+    return server.actualPort();
+  }
+
+  private void accept(NetSocket socket) {
+    String id = stats.nextId();
+    stats.totalSessions.incrementAndGet();
+    if (stats.pendingHandshakes.get() >= config.limits().pendingHandshakes()) {
+      stats.refusedHandshakes.incrementAndGet();
+      LOG.warning("session=" + id + " refused: limits.pending-handshakes (" + config.limits().pendingHandshakes()
+          + ") reached; client=" + socket.remoteAddress());
+      socket.close();
+      return;
+    }
+    stats.pendingHandshakes.incrementAndGet();
+    stats.openSessions.incrementAndGet();
+    Socks5Session session = new Socks5Session(this, socket, id);
+    sessions.add(session);
+    session.start();
+  }
+
+  void forget(Socks5Session session) {
+    sessions.remove(session);
+  }
+
+  ProxyConfig proxyConfig() {
+    return config;
+  }
+
+  Vertx vertx() {
+    return vertx;
+  }
+
+  ProxyStats stats() {
+    return stats;
+  }
+
+  AuthClient auth() {
+    return auth;
+  }
+
+  NetClient connector() {
+    return connector;
+  }
+}

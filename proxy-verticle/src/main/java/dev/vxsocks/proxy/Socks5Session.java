@@ -1,0 +1,390 @@
+package dev.vxsocks.proxy;
+
+import dev.vxsocks.auth.api.AuthClient;
+import dev.vxsocks.auth.api.AuthUnavailableException;
+import dev.vxsocks.auth.api.AuthorizeRequest;
+import dev.vxsocks.auth.api.Verdict;
+import dev.vxsocks.config.IpLiterals;
+import dev.vxsocks.config.ProxyConfig;
+import dev.vxsocks.proxy.codec.AddressType;
+import dev.vxsocks.proxy.codec.AuthMethod;
+import dev.vxsocks.proxy.codec.Command;
+import dev.vxsocks.proxy.codec.ReplyCode;
+import dev.vxsocks.proxy.codec.Socks5CommandRequest;
+import dev.vxsocks.proxy.codec.Socks5Decoder;
+import dev.vxsocks.proxy.codec.Socks5Encoder;
+import dev.vxsocks.proxy.codec.Socks5Greeting;
+import dev.vxsocks.proxy.codec.Socks5PasswordRequest;
+import dev.vxsocks.proxy.codec.Socks5ProtocolException;
+import dev.vxsocks.proxy.codec.Socks5ProtocolException.Kind;
+import dev.vxsocks.proxy.relay.HalfClose;
+import dev.vxsocks.proxy.relay.Relay;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetSocket;
+import io.vertx.core.net.SocketAddress;
+
+import java.net.InetAddress;
+import java.util.Arrays;
+import java.util.List;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * One client connection, from accept to close (RFC 1928 and RFC 1929). It owns the socket, its timers and its
+ * cleanup; everything runs on the socket's event loop. Phases: accept (client rules) → greeting (method selection) →
+ * username/password → request (rules, session slot) → connect → relay. Every failure goes through
+ * {@link ReplyCodes#of} to pick the reply, and every session ends with exactly one summary line in the
+ * {@code dev.vxsocks.session} log.
+ */
+final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
+
+  static final Logger LOG = Logger.getLogger("dev.vxsocks.session");
+
+  private final Socks5ProxyVerticle verticle;
+  private final Vertx vertx;
+  private final ProxyConfig config;
+  private final AuthClient auth;
+  private final NetClient connector;
+  private final NetSocket socket;
+  private final ProxyStats stats;
+  private final String id;
+  private final String clientIp;
+  private final String clientAddress;
+  private final Socks5Decoder decoder = new Socks5Decoder(this);
+  private final long startNanos = System.nanoTime();
+
+  private String phase = "accept";
+  private boolean inHandshake = true;
+  private long handshakeTimer = -1;
+  private String user;
+  private Command command;
+  private String target;
+  private ReplyCode reply;
+  private String lease;
+  private NetSocket upstream;
+  private Relay relay;
+  private long bytesUp;
+  private boolean finished;
+
+  Socks5Session(Socks5ProxyVerticle verticle, NetSocket socket, String id) {
+    this.verticle = verticle;
+    this.vertx = verticle.vertx();
+    this.config = verticle.proxyConfig();
+    this.auth = verticle.auth();
+    this.connector = verticle.connector();
+    this.socket = socket;
+    this.stats = verticle.stats();
+    this.id = id;
+    SocketAddress remote = socket.remoteAddress();
+    this.clientIp = remote.hostAddress();
+    this.clientAddress = remote.hostAddress().contains(":") ? "[" + clientIp + "]:" + remote.port() : clientIp + ":" + remote.port();
+  }
+
+  String id() {
+    return id;
+  }
+
+  /** Accept: client rules before a single byte is read. */
+  void start() {
+    socket.pause();
+    HalfClose.enable(socket);
+    socket.exceptionHandler(err -> LOG.fine(() -> "session=" + id + " socket error in " + phase + ": " + err));
+    socket.closeHandler(v -> finish(inHandshake ? "client closed during " + phase : "client closed"));
+    handshakeTimer = vertx.setTimer(config.timeouts().handshake().toMillis(), t -> {
+      handshakeTimer = -1;
+      finish("handshake timeout in " + phase);
+    });
+    auth.checkClient(clientIp).onComplete(ar -> {
+      if (finished) {
+        return;
+      }
+      if (ar.failed()) {
+        LOG.warning("session=" + id + " auth verticle unavailable for client rules: " + ar.cause().getMessage());
+        finish("auth unavailable");
+      } else if (!ar.result().allowed()) {
+        LOG.fine(() -> "session=" + id + " client " + clientIp + " refused by " + ar.result().detail());
+        finish("client rules: " + ar.result().detail());
+      } else {
+        phase = "greeting";
+        socket.handler(this::onClientData);
+        socket.resume();
+      }
+    });
+  }
+
+  private void onClientData(Buffer data) {
+    if (data.length() == 0) {
+      finish("client ended during " + phase);
+      return;
+    }
+    decoder.feed(data);
+  }
+
+  @Override
+  public void onGreeting(Socks5Greeting greeting) {
+    AuthMethod chosen = AuthMethod.NO_ACCEPTABLE_METHODS;
+    for (String preferred : config.auth().methods()) {
+      AuthMethod m = ProxyConfig.METHOD_NONE.equals(preferred) ? AuthMethod.NO_AUTH : AuthMethod.USERNAME_PASSWORD;
+      if (greeting.methods().contains(m)) {
+        chosen = m;
+        break;
+      }
+    }
+    LOG.fine(() -> "session=" + id + " greeting offers " + greeting.methods() + ", chose " + chosenName(greeting));
+    socket.write(Socks5Encoder.methodSelection(chosen));
+    if (chosen == AuthMethod.NO_ACCEPTABLE_METHODS) {
+      closeAfterWrite("no acceptable auth method (offered " + greeting.methods() + ")");
+    } else if (chosen == AuthMethod.USERNAME_PASSWORD) {
+      phase = "auth";
+      decoder.expectPasswordRequest();
+    } else {
+      phase = "request";
+      decoder.expectCommandRequest();
+    }
+  }
+
+  private String chosenName(Socks5Greeting greeting) {
+    return config.auth().methods().stream()
+        .filter(p -> greeting.methods().contains(ProxyConfig.METHOD_NONE.equals(p) ? AuthMethod.NO_AUTH : AuthMethod.USERNAME_PASSWORD))
+        .findFirst().orElse("none acceptable");
+  }
+
+  @Override
+  public void onPasswordRequest(Socks5PasswordRequest request) {
+    String name = request.username();
+    if (name.isEmpty() || request.password().isEmpty()) {
+      user = name.isEmpty() ? null : name;
+      socket.write(Socks5Encoder.passwordStatus(false));
+      closeAfterWrite("auth failed: empty " + (name.isEmpty() ? "user name" : "password"));
+      return;
+    }
+    socket.pause();
+    auth.authenticate(name, request.password(), clientIp).onComplete(ar -> {
+      if (finished) {
+        return;
+      }
+      user = name;
+      if (ar.failed()) {
+        LOG.warning("session=" + id + " auth verticle unavailable for authentication: " + ar.cause().getMessage());
+        socket.write(Socks5Encoder.passwordStatus(false));
+        closeAfterWrite("auth unavailable");
+      } else if (!ar.result().allowed()) {
+        socket.write(Socks5Encoder.passwordStatus(false));
+        closeAfterWrite("auth failed: " + ar.result().reason());
+      } else {
+        LOG.fine(() -> "session=" + id + " user " + LogText.safe(name) + " authenticated (" + ar.result().detail() + ")");
+        socket.write(Socks5Encoder.passwordStatus(true));
+        phase = "request";
+        decoder.expectCommandRequest();
+        socket.resume();
+      }
+    });
+  }
+
+  @Override
+  public void onCommandRequest(Socks5CommandRequest request) {
+    socket.pause();
+    cancelHandshakeTimer();
+    command = request.command();
+    target = request.dstAddrType().equals(AddressType.IPV6)
+        ? "[" + request.dstAddr() + "]:" + request.dstPort() : request.dstAddr() + ":" + request.dstPort();
+    if (request.rsv() != 0) {
+      LOG.fine(() -> "session=" + id + " request RSV is " + request.rsv() + ", ignored");
+    }
+    LOG.fine(() -> "session=" + id + " request " + command + " " + LogText.safe(target));
+    if (!command.equals(Command.CONNECT)) {
+      fail(new Socks5ProtocolException(Kind.UNSUPPORTED_COMMAND,
+          command.isKnown() ? command + " is not offered by this version" : "unknown command " + command));
+      return;
+    }
+    phase = "resolve";
+    resolve(request).compose(addresses -> connect(request, addresses, 0)).onComplete(ar -> {
+      if (ar.failed()) {
+        fail(ar.cause());
+      } else if (finished) {
+        ar.result().close();
+      } else {
+        startRelay(ar.result());
+      }
+    });
+  }
+
+  @Override
+  public void onProtocolError(Socks5ProtocolException error) {
+    switch (error.kind()) {
+      case BAD_VERSION:
+        if ("greeting".equals(phase)) {
+          // Not a SOCKS5 client: RFC 1928 has no reply for it.
+          finish("protocol error: " + error.getMessage());
+        } else {
+          fail(error);
+        }
+        return;
+      case BAD_AUTH_VERSION:
+        socket.write(Socks5Encoder.passwordStatus(false));
+        closeAfterWrite("protocol error: " + error.getMessage());
+        return;
+      default:
+        fail(error);
+    }
+  }
+
+  /** The destination's addresses: the literal one, or the name resolved off the event loop. */
+  private Future<List<InetAddress>> resolve(Socks5CommandRequest request) {
+    if (!request.dstAddrType().equals(AddressType.DOMAIN)) {
+      return Future.succeededFuture(List.of(IpLiterals.parse(request.dstAddr())));
+    }
+    InetAddress literal = IpLiterals.parse(request.dstAddr());
+    if (literal != null) {
+      return Future.succeededFuture(List.of(literal));
+    }
+    String name = request.dstAddr();
+    return vertx.executeBlocking(() -> Arrays.asList(InetAddress.getAllByName(name)), false);
+  }
+
+  /**
+   * Authorizes and connects to {@code addresses[i]}, moving on to the next address of a name when one refuses or
+   * cannot be reached. The session slot is taken once, before the first connect.
+   */
+  private Future<NetSocket> connect(Socks5CommandRequest request, List<InetAddress> addresses, int i) {
+    InetAddress address = addresses.get(i);
+    String host = request.dstAddrType().equals(AddressType.DOMAIN) ? request.dstAddr() : null;
+    phase = "authorize";
+    return auth.authorize(new AuthorizeRequest(user, clientIp, command.toString(), host, address.getHostAddress(), request.dstPort()))
+        .compose(verdict -> verdict.allowed() ? openSession() : Future.failedFuture(new RequestDeniedException(verdict)))
+        .compose(v -> {
+          if (finished) {
+            return Future.failedFuture("session ended");
+          }
+          phase = "connect";
+          return connector.connect(SocketAddress.inetSocketAddress(request.dstPort(), address.getHostAddress()));
+        })
+        .recover(err -> {
+          // A name's next address is worth trying after a refused connect or a rule that denies this address; not
+          // after a session limit or an auth verticle failure, which the next address would meet again.
+          boolean another = i + 1 < addresses.size() && !finished && !(err instanceof AuthUnavailableException)
+              && !(err instanceof RequestDeniedException d && Verdict.LIMIT.equals(d.verdict().reason()));
+          if (another) {
+            LOG.fine(() -> "session=" + id + " " + address.getHostAddress() + " failed (" + err + "), trying the next address");
+            return connect(request, addresses, i + 1);
+          }
+          return Future.failedFuture(err);
+        });
+  }
+
+  private Future<Void> openSession() {
+    if (lease != null) {
+      return Future.succeededFuture();
+    }
+    phase = "session limits";
+    return auth.openSession(user, clientIp).compose(verdict -> {
+      if (!verdict.allowed()) {
+        return Future.failedFuture(new RequestDeniedException(verdict));
+      }
+      if (finished) {
+        auth.closeSession(verdict.lease());
+        return Future.failedFuture("session ended");
+      }
+      lease = verdict.lease();
+      return Future.succeededFuture();
+    });
+  }
+
+  private void startRelay(NetSocket upstream) {
+    this.upstream = upstream;
+    upstream.pause();
+    HalfClose.enable(upstream);
+    reply = ReplyCode.SUCCEEDED;
+    SocketAddress local = upstream.localAddress();
+    socket.write(Socks5Encoder.reply(ReplyCode.SUCCEEDED, IpLiterals.parse(local.hostAddress()), local.port()));
+    Buffer leftover = decoder.takeLeftover();
+    inHandshake = false;
+    stats.pendingHandshakes.decrementAndGet();
+    phase = "relay";
+    relay = new Relay(socket, upstream, this);
+    if (leftover.length() > 0) {
+      relay.countUp(leftover.length());
+      upstream.write(leftover);
+    }
+    relay.start();
+  }
+
+  @Override
+  public void onRelayEnd(String reason) {
+    finish(reason);
+  }
+
+  /** Replies with the code {@link ReplyCodes#of} picks for {@code cause}, then closes. */
+  private void fail(Throwable cause) {
+    if (finished) {
+      return;
+    }
+    reply = ReplyCodes.of(cause);
+    socket.write(Socks5Encoder.reply(reply));
+    String why = cause instanceof RequestDeniedException ? "denied: " + cause.getMessage()
+        : cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getClass().getSimpleName() + ": " + cause.getMessage();
+    if (cause instanceof AuthUnavailableException) {
+      LOG.warning("session=" + id + " auth verticle unavailable: " + cause.getMessage());
+    }
+    closeAfterWrite(phase + " failed: " + why);
+  }
+
+  private void closeAfterWrite(String reason) {
+    if (finished) {
+      return;
+    }
+    socket.write(Buffer.buffer()).onComplete(ar -> finish(reason));
+  }
+
+  /** Called by the verticle's sweep. */
+  void checkTimeouts(long nowNanos) {
+    if (relay == null || finished) {
+      return;
+    }
+    if (nowNanos - relay.lastActivityNanos() > config.timeouts().idle().toNanos()) {
+      relay.close("idle timeout");
+    } else if (relay.halfClosedSinceNanos() != 0
+        && nowNanos - relay.halfClosedSinceNanos() > config.timeouts().halfClose().toNanos()) {
+      relay.close("half-close timeout");
+    }
+  }
+
+  /** Ends the session: closes everything, gives the slot back, writes the summary line. Idempotent. */
+  void finish(String reason) {
+    if (finished) {
+      return;
+    }
+    finished = true;
+    cancelHandshakeTimer();
+    if (inHandshake) {
+      stats.pendingHandshakes.decrementAndGet();
+    }
+    stats.openSessions.decrementAndGet();
+    socket.close();
+    if (relay != null) {
+      relay.close(reason);
+      bytesUp = relay.bytesUp();
+    } else if (upstream != null) {
+      upstream.close();
+    }
+    auth.closeSession(lease);
+    verticle.forget(this);
+    long ms = (System.nanoTime() - startNanos) / 1_000_000;
+    if (LOG.isLoggable(Level.INFO)) {
+      LOG.info("session=" + id + " client=" + clientAddress + " user=" + LogText.safe(user)
+          + " cmd=" + (command == null ? "-" : command) + " target=" + LogText.safe(target)
+          + " reply=" + (reply == null ? "-" : reply.word()) + " up=" + bytesUp
+          + " down=" + (relay == null ? 0 : relay.bytesDown()) + " duration=" + ms + "ms close=\"" + reason + "\"");
+    }
+  }
+
+  private void cancelHandshakeTimer() {
+    if (handshakeTimer >= 0) {
+      vertx.cancelTimer(handshakeTimer);
+      handshakeTimer = -1;
+    }
+  }
+}

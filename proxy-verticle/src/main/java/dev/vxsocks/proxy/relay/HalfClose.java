@@ -1,0 +1,77 @@
+package dev.vxsocks.proxy.relay;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.net.NetSocket;
+import io.vertx.core.internal.net.NetSocketInternal;
+
+/**
+ * TCP half-close for Vert.x sockets. This is the only class that uses Vert.x's internal API, and it does so because
+ * the public API cannot: when a peer shuts down its write side, Netty closes the whole channel unless
+ * {@link ChannelOption#ALLOW_HALF_CLOSURE} is set, and Vert.x passes the resulting {@link ChannelInputShutdownEvent}
+ * past the socket's paused inbound queue, so it could overtake data still held there (DESIGN.md §4).
+ *
+ * <p>{@link #enable} therefore makes Netty keep the channel open and turns the event into an empty buffer that
+ * travels through Vert.x's queue in order with the data: a zero-length buffer from the socket's handler means "the
+ * peer will send nothing more". {@link #shutdownOutput} sends our FIN.
+ */
+public final class HalfClose {
+
+  private static final String HANDLER_NAME = "vxsocks-end-marker";
+  /** Vert.x's own handler in every socket pipeline (NetServerImpl / NetClientImpl). */
+  private static final String VERTX_HANDLER_NAME = "handler";
+
+  private HalfClose() {
+  }
+
+  /** Call on the socket's event loop before reading from it (in the connect handler, or right after connect). */
+  public static void enable(NetSocket socket) {
+    Channel channel = channel(socket);
+    channel.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+    if (channel.pipeline().get(HANDLER_NAME) == null) {
+      channel.pipeline().addBefore(VERTX_HANDLER_NAME, HANDLER_NAME, new EndMarker());
+    }
+  }
+
+  /** Sends FIN on {@code socket}, keeping its read side open. */
+  public static Future<Void> shutdownOutput(NetSocket socket) {
+    Channel channel = channel(socket);
+    Promise<Void> promise = Promise.promise();
+    if (!(channel instanceof DuplexChannel) || !channel.isActive()) {
+      promise.fail("socket is not an open TCP connection");
+      return promise.future();
+    }
+    ((DuplexChannel) channel).shutdownOutput().addListener(f -> {
+      if (f.isSuccess()) {
+        promise.complete();
+      } else {
+        promise.fail(f.cause());
+      }
+    });
+    return promise.future();
+  }
+
+  private static Channel channel(NetSocket socket) {
+    return ((NetSocketInternal) socket).channelHandlerContext().channel();
+  }
+
+  /** Turns the input-shutdown event into an empty buffer, in order with the data. */
+  private static final class EndMarker extends ChannelInboundHandlerAdapter {
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+      if (evt == ChannelInputShutdownEvent.INSTANCE) {
+        ctx.fireChannelRead(Unpooled.EMPTY_BUFFER);
+        ctx.fireChannelReadComplete();
+        return;
+      }
+      super.userEventTriggered(ctx, evt);
+    }
+  }
+}

@@ -1,0 +1,133 @@
+package dev.vxsocks.proxy.relay;
+
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.NetSocket;
+
+/**
+ * Copies bytes both ways between the client and the upstream connection: the Pump pattern (when the destination's
+ * write queue is full, pause the source; resume it on drain) plus TCP half-close, which Vert.x's {@code pipeTo}
+ * cannot do. When one side finishes sending (FIN, seen as an empty buffer, see {@link HalfClose}), its last write is
+ * awaited and FIN is passed on to the other side; the relay ends when both directions have finished, or at once when
+ * either connection fails or closes.
+ *
+ * <p>Runs entirely on the session's event loop: both sockets belong to the same context.
+ */
+public final class Relay {
+
+  /** Told once, when the relay is over and both sockets are closed. */
+  public interface Listener {
+    void onRelayEnd(String reason);
+  }
+
+  private final NetSocket client;
+  private final NetSocket upstream;
+  private final Listener listener;
+  private final Direction up;
+  private final Direction down;
+  private long lastActivityNanos = System.nanoTime();
+  private long halfClosedSinceNanos;
+  private boolean ended;
+
+  public Relay(NetSocket client, NetSocket upstream, Listener listener) {
+    this.client = client;
+    this.upstream = upstream;
+    this.listener = listener;
+    this.up = new Direction(client, upstream, "client");
+    this.down = new Direction(upstream, client, "upstream");
+  }
+
+  /** Both sockets must be paused, with {@link HalfClose#enable} applied; the relay resumes them. */
+  public void start() {
+    up.start();
+    down.start();
+    client.resume();
+    upstream.resume();
+  }
+
+  public long bytesUp() {
+    return up.bytes;
+  }
+
+  public long bytesDown() {
+    return down.bytes;
+  }
+
+  /** Counts {@code bytes} sent upstream before the relay started (the client's pipelined payload). */
+  public void countUp(long bytes) {
+    up.bytes += bytes;
+  }
+
+  public long lastActivityNanos() {
+    return lastActivityNanos;
+  }
+
+  /** When the first direction finished, or 0 while both are open. */
+  public long halfClosedSinceNanos() {
+    return halfClosedSinceNanos;
+  }
+
+  /** Ends the relay now (timeout, shutdown): both sockets are closed. */
+  public void close(String reason) {
+    end(reason);
+  }
+
+  private void end(String reason) {
+    if (ended) {
+      return;
+    }
+    ended = true;
+    client.close();
+    upstream.close();
+    listener.onRelayEnd(reason);
+  }
+
+  private void finished() {
+    if (up.finished && down.finished) {
+      end("completed");
+    } else if (halfClosedSinceNanos == 0) {
+      halfClosedSinceNanos = System.nanoTime();
+    }
+  }
+
+  /** One way: {@code src} → {@code dst}. */
+  private final class Direction {
+    final NetSocket src;
+    final NetSocket dst;
+    final String name;
+    long bytes;
+    boolean finished;
+    Future<Void> lastWrite = Future.succeededFuture();
+
+    Direction(NetSocket src, NetSocket dst, String name) {
+      this.src = src;
+      this.dst = dst;
+      this.name = name;
+    }
+
+    void start() {
+      src.handler(this::onData);
+      src.exceptionHandler(err -> end(name + " error: " + err.getMessage()));
+      src.closeHandler(v -> end(finished ? name + " closed" : name + " closed before finishing"));
+    }
+
+    private void onData(Buffer data) {
+      if (data.length() == 0) {
+        finished = true;
+        lastWrite.onComplete(ar -> {
+          if (ar.succeeded() && !ended) {
+            HalfClose.shutdownOutput(dst).onComplete(sd -> finished());
+          }
+        });
+        return;
+      }
+      bytes += data.length();
+      lastActivityNanos = System.nanoTime();
+      lastWrite = dst.write(data);
+      if (dst.writeQueueFull()) {
+        src.pause();
+        dst.drainHandler(v -> src.resume());
+      }
+    }
+  }
+}
