@@ -5,33 +5,49 @@ import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
 /**
- * Deploys the connection verticle, one instance per event loop, all sharing one listening port. With port 0 the
- * first instance lets the OS choose and the others join it.
+ * Deploys the connection verticle, one instance per event loop, all sharing one listening port.
  */
 public final class ProxyServer {
 
+  /**
+   * Vert.x shares a server between instances when they listen on the same host and port; port 0 is never shared,
+   * but a negative port is "a random port shared by everyone who asks for this negative number". Each deployment
+   * that asked for port 0 gets its own negative number, so two proxies in one Vert.x never share a socket.
+   */
+  private static final AtomicInteger SHARED_RANDOM_PORTS = new AtomicInteger();
+
   private final int port;
   private final ProxyStats stats;
+  private final List<String> deploymentIds;
 
-  private ProxyServer(int port, ProxyStats stats) {
+  private ProxyServer(int port, ProxyStats stats, List<String> deploymentIds) {
     this.port = port;
     this.stats = stats;
+    this.deploymentIds = deploymentIds;
   }
 
   public static Future<ProxyServer> deploy(Vertx vertx, ProxyConfig config, int instances) {
+    ProxyConfig effective = config;
+    if (config.listen().port() == 0) {
+      effective = new ProxyConfig(new ProxyConfig.Listen(config.listen().host(), -SHARED_RANDOM_PORTS.incrementAndGet()),
+          config.auth(), config.users(), config.rules(), config.timeouts(), config.limits());
+    }
+    ProxyConfig deployed = effective;
     ProxyStats stats = new ProxyStats();
-    Socks5ProxyVerticle first = new Socks5ProxyVerticle(config, stats);
-    return vertx.deployVerticle(first).compose(id -> {
-      int port = first.actualPort();
-      if (instances <= 1) {
-        return Future.succeededFuture(new ProxyServer(port, stats));
+    List<Socks5ProxyVerticle> started = new ArrayList<>();
+    return vertx.deployVerticle(() -> {
+      Socks5ProxyVerticle v = new Socks5ProxyVerticle(deployed, stats);
+      synchronized (started) {
+        started.add(v);
       }
-      ProxyConfig fixed = new ProxyConfig(new ProxyConfig.Listen(config.listen().host(), port), config.auth(),
-          config.users(), config.rules(), config.timeouts(), config.limits());
-      return vertx.deployVerticle(() -> new Socks5ProxyVerticle(fixed, stats), new DeploymentOptions().setInstances(instances - 1))
-          .map(more -> new ProxyServer(port, stats));
-    });
+      return v;
+    }, new DeploymentOptions().setInstances(Math.max(1, instances)))
+        .map(id -> new ProxyServer(started.get(0).actualPort(), stats, List.of(id)));
   }
 
   /** The port the proxy listens on. */
@@ -41,5 +57,10 @@ public final class ProxyServer {
 
   public ProxyStats stats() {
     return stats;
+  }
+
+  /** Undeploys the connection verticles: the port closes and every session ends. */
+  public Future<Void> stop(Vertx vertx) {
+    return Future.all(deploymentIds.stream().map(vertx::undeploy).toList()).mapEmpty();
   }
 }

@@ -1,6 +1,7 @@
 package dev.vxsocks.proxy;
 
 import dev.vxsocks.auth.api.AuthClient;
+import dev.vxsocks.config.IpLiterals;
 import dev.vxsocks.config.ProxyConfig;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -11,6 +12,9 @@ import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetServerOptions;
 import io.vertx.core.net.NetSocket;
 
+import java.net.InetAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Set;
@@ -91,6 +95,27 @@ public final class Socks5ProxyVerticle extends VerticleBase {
     Socks5Session session = new Socks5Session(this, socket, id);
     sessions.add(session);
     session.start();
+  }
+
+  /**
+   * True when {@code address:port} is this proxy's own listening socket: a request to ourselves can only loop, so it
+   * is refused whatever the rules say.
+   */
+  boolean isOwnListener(InetAddress address, int port) {
+    if (port != server.actualPort()) {
+      return false;
+    }
+    InetAddress listen = IpLiterals.parse(config.listen().host());
+    return address.isLoopbackAddress() || address.isAnyLocalAddress() || address.equals(listen)
+        || (listen != null && listen.isAnyLocalAddress() && isLocal(address));
+  }
+
+  private static boolean isLocal(InetAddress address) {
+    try {
+      return NetworkInterface.getByInetAddress(address) != null;
+    } catch (SocketException e) {
+      return false;
+    }
   }
 
   void forget(Socks5Session session) {

@@ -178,8 +178,10 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
         LOG.fine(() -> "session=" + id + " user " + LogText.safe(name) + " authenticated (" + ar.result().detail() + ")");
         socket.write(Socks5Encoder.passwordStatus(true));
         phase = "request";
-        decoder.expectCommandRequest();
+        // Resume the socket first: a pipelined request is parsed inside expectCommandRequest(), and its handler
+        // pauses the socket again, which must stay paused until the relay starts.
         socket.resume();
+        decoder.expectCommandRequest();
       }
     });
   }
@@ -253,6 +255,10 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
     InetAddress address = addresses.get(i);
     String host = request.dstAddrType().equals(AddressType.DOMAIN) ? request.dstAddr() : null;
     phase = "authorize";
+    if (verticle.isOwnListener(address, request.dstPort())) {
+      return Future.failedFuture(new RequestDeniedException(
+          Verdict.deny(Verdict.DENIED, "destination is this proxy's own listening port")));
+    }
     return auth.authorize(new AuthorizeRequest(user, clientIp, command.toString(), host, address.getHostAddress(), request.dstPort()))
         .compose(verdict -> verdict.allowed() ? openSession() : Future.failedFuture(new RequestDeniedException(verdict)))
         .compose(v -> {
@@ -324,12 +330,12 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
     }
     reply = ReplyCodes.of(cause);
     socket.write(Socks5Encoder.reply(reply));
-    String why = cause instanceof RequestDeniedException ? "denied: " + cause.getMessage()
-        : cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getClass().getSimpleName() + ": " + cause.getMessage();
+    String why = cause instanceof RequestDeniedException || cause instanceof Socks5ProtocolException ? cause.getMessage()
+        : phase + " failed: " + (cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage());
     if (cause instanceof AuthUnavailableException) {
       LOG.warning("session=" + id + " auth verticle unavailable: " + cause.getMessage());
     }
-    closeAfterWrite(phase + " failed: " + why);
+    closeAfterWrite(why);
   }
 
   private void closeAfterWrite(String reason) {

@@ -18,19 +18,17 @@ import java.util.List;
  *
  * <p>Safe default (DESIGN.md §9): loopback, link-local and unspecified destinations, which reach this machine or
  * its cloud metadata service, are refused unless the deciding rule names them explicitly: an address block other
- * than {@code 0.0.0.0/0} / {@code ::/0} that holds the address, or an exact host name. The proxy's own listening
- * port on such an address is always refused (a request to ourselves can only loop).
+ * than {@code 0.0.0.0/0} / {@code ::/0} that holds the address, or an exact host name. (Requests to the proxy's own
+ * listening port are refused before the rules, by the connection verticle, which knows the port it bound.)
  */
 public final class RuleEngine {
 
   private final List<ClientRule> clientRules;
   private final List<RequestRule> requestRules;
-  private final int ownPort;
 
   public RuleEngine(ProxyConfig config) {
     this.clientRules = config.rules().client();
     this.requestRules = config.rules().request();
-    this.ownPort = config.listen().port();
   }
 
   /** Client rules: may this source address talk to the proxy at all? */
@@ -57,9 +55,6 @@ public final class RuleEngine {
     String host = request.host() == null ? null : HostPattern.normalize(request.host());
     if (client == null) {
       return Verdict.deny(Verdict.DENIED, "client address is not an IP address");
-    }
-    if (address != null && isProtected(address) && request.port() == ownPort) {
-      return Verdict.deny(Verdict.DENIED, "destination is this proxy's own port");
     }
     if (requestRules.isEmpty()) {
       return protectedCheck(address, null, host, "no request rules");

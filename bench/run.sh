@@ -1,0 +1,377 @@
+#!/usr/bin/env bash
+# vxsocks benchmark: our proxy against Dante, microsocks and Netty's example SOCKS server, all on loopback.
+#
+#   bench/run.sh [--quick] [--rounds N] [--only rate,auth,tput,iperf,hold] [--skip-build]
+#
+# Installs what it needs (Debian packages, Netty's example from Maven Central), builds our jar if it is stale,
+# starts a loopback echo/sink/source target, the peers and our proxy on distinct 127.0.0.1 ports, measures with the
+# subjects interleaved (A B C D, A B C D, ...), prints a table of medians and ratios, and stops every process it
+# started, by PID. A full run takes about 12 minutes, --quick under 3. See docs/BENCHMARKS.md.
+#
+# Environment: VXSOCKS_REPO (repo to build, default: the one holding this script), VXSOCKS_JAR (use this jar, no
+# build), JAVA_PROXY_OPTS (JVM flags for both Java proxies), BENCH_PORT_BASE (default 11080), BENCH_TARGET_PORT
+# (default 17000), NETTY_VERSION (default 4.2.12.Final).
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=${VXSOCKS_REPO:-$(cd "$BENCH_DIR/.." && pwd)}
+WORK=$BENCH_DIR/.work
+COMMAND_LINE="bench/run.sh $*"
+
+QUICK=0
+ROUNDS=3
+ONLY="rate,auth,tput,iperf,hold"
+SKIP_BUILD=0
+while (($#)); do
+  case $1 in
+    --quick) QUICK=1 ;;
+    --rounds) ROUNDS=$2; shift ;;
+    --only) ONLY=$2; shift ;;
+    --skip-build) SKIP_BUILD=1 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+((ROUNDS >= 1)) || { echo "--rounds must be >= 1" >&2; exit 2; }
+
+if ((QUICK)); then
+  RATE_WARMUP=0.5; RATE_SECS=1.5; TPUT_WARMUP=0.25; TPUT_SECS=0.75; IPERF_SECS=1; IPERF_ROUNDS=1; HOLD_ROUNDS=1
+else
+  RATE_WARMUP=1; RATE_SECS=5; TPUT_WARMUP=0.5; TPUT_SECS=3; IPERF_SECS=3; IPERF_ROUNDS=$ROUNDS; HOLD_ROUNDS=$ROUNDS
+fi
+CONCURRENCY=${BENCH_CONCURRENCY:-128}
+HOLD_SESSIONS=${BENCH_HOLD_SESSIONS:-9900}
+PORT_BASE=${BENCH_PORT_BASE:-11080}
+TARGET_PORT=${BENCH_TARGET_PORT:-17000}
+NETTY_VERSION=${NETTY_VERSION:-4.2.12.Final}
+JAVA_PROXY_OPTS=${JAVA_PROXY_OPTS:---add-opens java.base/java.lang=ALL-UNNAMED --add-opens java.base/java.nio=ALL-UNNAMED --add-opens java.base/sun.nio.ch=ALL-UNNAMED}
+AUTH_USER=bench
+AUTH_PASS=bench-password-1
+
+wants() { [[ ",$ONLY," == *",$1,"* ]]; }
+log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+
+# ---------------------------------------------------------------------------------------------------- limits
+HARD_NOFILE=$(ulimit -Hn)
+if [[ $HARD_NOFILE == unlimited ]] || ((HARD_NOFILE > 20000)); then NOFILE=20000; else NOFILE=$HARD_NOFILE; fi
+ulimit -n "$NOFILE"
+((NOFILE >= 20000)) || log "warning: file-descriptor limit is $NOFILE; holding $HOLD_SESSIONS sessions needs ~2 per session in the proxy"
+
+# ---------------------------------------------------------------------------------------------------- processes
+RUN=$(mktemp -d /tmp/vxsocks-bench.XXXXXX)
+STARTED_PIDS=()
+
+stop_pid() { # stop one process we started, and the children it forked (Dante), by PID only
+  local pid=$1 kids=() i
+  [[ -d /proc/$pid ]] || return 0
+  for f in /proc/"$pid"/task/*/children; do
+    [[ -r $f ]] && read -r -a more <"$f" && kids+=("${more[@]}")
+  done
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 50; i++)); do [[ -d /proc/$pid ]] || break; sleep 0.1; done
+  [[ -d /proc/$pid ]] && kill -KILL "$pid" 2>/dev/null
+  for k in "${kids[@]}"; do [[ -d /proc/$k ]] && kill -TERM "$k" 2>/dev/null; done
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local rc=$?
+  for ((i = ${#STARTED_PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${STARTED_PIDS[i]}"; done
+  log "stopped ${#STARTED_PIDS[@]} processes; logs in $RUN"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start NAME CMD...: run in the background with output to $RUN/NAME.log; sets LAST_PID
+start() {
+  local name=$1; shift
+  "$@" >"$RUN/$name.log" 2>&1 &
+  LAST_PID=$!
+  STARTED_PIDS+=("$LAST_PID")
+}
+
+wait_port() { # host port seconds pid
+  local i
+  for ((i = 0; i < $3 * 10; i++)); do
+    if (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; then return 0; fi
+    [[ -d /proc/$4 ]] || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# ---------------------------------------------------------------------------------------------------- installs
+need=()
+command -v danted >/dev/null || need+=(dante-server)
+command -v microsocks >/dev/null || need+=(microsocks)
+command -v iperf3 >/dev/null || need+=(iperf3)
+command -v proxychains4 >/dev/null || need+=(proxychains4)
+if ((${#need[@]})); then
+  log "installing ${need[*]}"
+  SUDO=""; ((EUID == 0)) || SUDO=sudo
+  if $SUDO apt-get update -qq >"$RUN/apt.log" 2>&1 &&
+     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >>"$RUN/apt.log" 2>&1; then :
+  else log "warning: apt-get failed (see $RUN/apt.log); the missing peers are skipped"; fi
+fi
+for tool in java javac jcmd mvn; do command -v $tool >/dev/null || { echo "$tool is required" >&2; exit 1; }; done
+
+mkdir -p "$WORK"
+NETTY_LIB=$WORK/netty-lib
+if ! compgen -G "$NETTY_LIB/netty-example-*.jar" >/dev/null; then
+  log "fetching io.netty:netty-example:$NETTY_VERSION and its runtime dependencies"
+  if ! mvn -B -q -f "$BENCH_DIR/peers/netty/pom.xml" -Dnetty.version="$NETTY_VERSION" \
+        -Dpeer.lib="$NETTY_LIB" dependency:copy-dependencies >"$RUN/netty-fetch.log" 2>&1; then
+    log "$NETTY_VERSION not served; resolving the newest 4.1/4.2 release instead"
+    rm -rf "$NETTY_LIB"
+    mvn -B -q -f "$BENCH_DIR/peers/netty/pom.xml" -Dnetty.version='[4.1.0.Final,4.2.99999]' \
+        -Dpeer.lib="$NETTY_LIB" dependency:copy-dependencies >>"$RUN/netty-fetch.log" 2>&1 ||
+      log "warning: could not fetch Netty's example (see $RUN/netty-fetch.log); skipped"
+  fi
+fi
+NETTY_JAR=$(compgen -G "$NETTY_LIB/netty-example-*.jar" | head -1 || true)
+
+# the load generator
+CLASSES=$WORK/classes
+if [[ ! -f $CLASSES/LoadGen.class || $BENCH_DIR/loadgen/LoadGen.java -nt $CLASSES/LoadGen.class ]]; then
+  mkdir -p "$CLASSES"
+  javac -d "$CLASSES" "$BENCH_DIR/loadgen/LoadGen.java"
+fi
+LG=(java -XX:+UseSerialGC -Xms256m -Xmx2g -cp "$CLASSES" LoadGen)
+
+# our proxy
+JAR=${VXSOCKS_JAR:-$REPO/launcher/target/vxsocks.jar}
+if [[ -z ${VXSOCKS_JAR:-} ]] && ((!SKIP_BUILD)); then
+  stale=1
+  if [[ -f $JAR ]]; then
+    stale=$(find "$REPO" -path "$REPO/bench" -prune -o -path '*/target' -prune -o -path "$REPO/.git" -prune -o \
+              \( -name '*.java' -o -name pom.xml -o -path '*/src/main/resources/*' \) -newer "$JAR" -print -quit | wc -l)
+  fi
+  if ((stale)); then
+    log "building vxsocks in $REPO (mvn -B -q -DskipTests package)"
+    (cd "$REPO" && mvn -B -q -DskipTests package) >"$RUN/build.log" 2>&1 ||
+      log "warning: the build failed (see $RUN/build.log)"
+  fi
+fi
+[[ -f $JAR ]] || { log "warning: $JAR not found: vxsocks is skipped"; JAR=""; }
+
+# ---------------------------------------------------------------------------------------------------- machine
+{
+  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "- command: \`$COMMAND_LINE\`"
+  echo "- machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(free -g | awk '/^Mem:/{print $2}') GiB memory, kernel $(uname -r)"
+  echo "- java: $(java -version 2>&1 | sed -n 2p)"
+  echo "- peers: Dante $(dpkg-query -W -f='${Version}' dante-server 2>/dev/null || echo '?'), microsocks $(dpkg-query -W -f='${Version}' microsocks 2>/dev/null || echo '?'), Netty example $(basename "${NETTY_JAR:-?}" .jar | sed 's/netty-example-//'), iperf3 $(dpkg-query -W -f='${Version}' iperf3 2>/dev/null || echo '?'), proxychains4 $(dpkg-query -W -f='${Version}' proxychains4 2>/dev/null || echo '?')"
+  echo "- vxsocks: $( [[ -n $JAR ]] && echo "$(git -C "$REPO" log -1 --format='%h %s' 2>/dev/null)" || echo 'not available')"
+  echo "- settings: rounds=$ROUNDS, concurrency=$CONCURRENCY, rate ${RATE_SECS}s (+${RATE_WARMUP}s warm-up), throughput ${TPUT_SECS}s (+${TPUT_WARMUP}s), iperf3 ${IPERF_SECS}s x $IPERF_ROUNDS, held sessions $HOLD_SESSIONS x $HOLD_ROUNDS, nofile=$NOFILE, JAVA_PROXY_OPTS='$JAVA_PROXY_OPTS'"
+} >"$RUN/machine.md"
+
+# ---------------------------------------------------------------------------------------------------- start
+P_VX=$PORT_BASE; P_VXA=$((PORT_BASE + 1)); P_MS=$((PORT_BASE + 2)); P_MSA=$((PORT_BASE + 3))
+P_NETTY=$((PORT_BASE + 4)); P_DANTE=$((PORT_BASE + 5)); P_IPERF=$((PORT_BASE + 10))
+for p in $P_VX $P_VXA $P_MS $P_MSA $P_NETTY $P_DANTE $P_IPERF $TARGET_PORT $((TARGET_PORT + 1)) $((TARGET_PORT + 2)) $((TARGET_PORT + 3)); do
+  port_free "$p" || { echo "port $p on 127.0.0.1 is in use; set BENCH_PORT_BASE / BENCH_TARGET_PORT" >&2; exit 1; }
+done
+
+declare -A PORT PID JVM AUTH
+SUBJECTS=()        # no-auth proxies, in measuring order
+AUTH_SUBJECTS=()   # username/password variants
+
+add_subject() { # name port pid jvm(0/1) auth(0/1)
+  PORT[$1]=$2; PID[$1]=$3; JVM[$1]=$4; AUTH[$1]=$5
+  if (($5)); then AUTH_SUBJECTS+=("$1"); else SUBJECTS+=("$1"); fi
+}
+
+start target "${LG[@]}" target --port "$TARGET_PORT" --hosts 127.0.0.1,127.0.0.2,127.0.0.3 --threads 2 --max-seconds 1800
+TARGET_PID=$LAST_PID
+wait_port 127.0.0.1 "$TARGET_PORT" 20 "$TARGET_PID" || { echo "the target did not start: $(cat "$RUN/target.log")" >&2; exit 1; }
+
+if [[ -n $JAR ]]; then
+  # shellcheck disable=SC2086
+  HASH=$(printf '%s' "$AUTH_PASS" | java $JAVA_PROXY_OPTS -jar "$JAR" hash-password 2>"$RUN/hash.log" | grep -v '^\s*$' | tail -1 || true)
+  for variant in none auth; do
+    port=$P_VX; name=vxsocks; methods=none
+    if [[ $variant == auth ]]; then port=$P_VXA; name=vxsocks-auth; methods=username-password; fi
+    if [[ $variant == auth && $HASH != \$* ]]; then
+      log "warning: hash-password gave no hash (see $RUN/hash.log): vxsocks-auth is skipped"; continue
+    fi
+    cat >"$RUN/$name.yaml" <<EOF
+listen: { host: 127.0.0.1, port: $port }
+auth:
+  methods: [$methods]
+users:
+  - name: $AUTH_USER
+    password: "$HASH"
+rules:
+  client: [ { action: allow, from: ["127.0.0.0/8", "::1/128"] } ]
+  request: [ { action: allow, to: ["127.0.0.0/8", "::1/128", "localhost"] } ]
+timeouts: { handshake: 10s, connect: 10s, idle: 5m }
+limits: { sessions-per-user: 0, sessions-per-client-ip: 0, pending-handshakes: 20000 }
+EOF
+    [[ $variant == none ]] && sed -i '/^users:/,/^    password:/d' "$RUN/$name.yaml"
+    # shellcheck disable=SC2086
+    start "$name" java $JAVA_PROXY_OPTS -jar "$JAR" run --config "$RUN/$name.yaml"
+    if wait_port 127.0.0.1 "$port" 60 "$LAST_PID"; then
+      add_subject "$name" "$port" "$LAST_PID" 1 "$([[ $variant == auth ]] && echo 1 || echo 0)"
+    else
+      log "warning: $name did not listen on $port: $(tail -5 "$RUN/$name.log")"
+    fi
+  done
+fi
+
+if [[ -n $NETTY_JAR ]]; then
+  # -Dport: the example's listen port; -DlogLevel=warn: its logback.xml logs every accepted connection at INFO
+  # shellcheck disable=SC2086
+  start netty java $JAVA_PROXY_OPTS -Dport="$P_NETTY" -DlogLevel=warn -cp "$NETTY_LIB/*" io.netty.example.socksproxy.SocksServer
+  if wait_port 127.0.0.1 "$P_NETTY" 30 "$LAST_PID"; then add_subject netty "$P_NETTY" "$LAST_PID" 1 0
+  else log "warning: Netty's example did not start: $(tail -5 "$RUN/netty.log")"; fi
+fi
+
+if command -v microsocks >/dev/null; then
+  start microsocks microsocks -i 127.0.0.1 -p "$P_MS"
+  if wait_port 127.0.0.1 "$P_MS" 10 "$LAST_PID"; then add_subject microsocks "$P_MS" "$LAST_PID" 0 0; fi
+  start microsocks-auth microsocks -i 127.0.0.1 -p "$P_MSA" -u "$AUTH_USER" -P "$AUTH_PASS"
+  if wait_port 127.0.0.1 "$P_MSA" 10 "$LAST_PID"; then add_subject microsocks-auth "$P_MSA" "$LAST_PID" 0 1; fi
+fi
+
+if command -v danted >/dev/null; then
+  # Dante's username method checks system (/etc/passwd) users, which this harness may not create: no auth variant.
+  cat >"$RUN/sockd.conf" <<EOF
+logoutput: $RUN/dante.log
+internal: 127.0.0.1 port = $P_DANTE
+external: 127.0.0.1
+clientmethod: none
+socksmethod: none
+user.privileged: root
+user.unprivileged: nobody
+client pass {
+  from: 127.0.0.0/8 to: 0.0.0.0/0
+  log: error
+}
+socks pass {
+  from: 127.0.0.0/8 to: 127.0.0.0/8
+  command: connect
+  log: error
+}
+EOF
+  start dante-stdout danted -f "$RUN/sockd.conf" -p "$RUN/danted.pid"
+  if wait_port 127.0.0.1 "$P_DANTE" 10 "$LAST_PID"; then add_subject dante "$P_DANTE" "$LAST_PID" 0 0
+  else log "warning: Dante did not start: $(tail -5 "$RUN/dante.log" 2>/dev/null)"; fi
+fi
+
+log "subjects: direct ${SUBJECTS[*]} | auth: ${AUTH_SUBJECTS[*]} | run dir $RUN"
+RESULTS=$RUN/results.tsv
+: >"$RESULTS"
+
+# lg NAME ROUND MODE ARGS...: one bounded load-generator run for subject NAME
+lg() {
+  local name=$1 round=$2 mode=$3; shift 3
+  local via=(--direct)
+  [[ $name == direct ]] || via=(--proxy "127.0.0.1:${PORT[$name]}")
+  timeout 300 "${LG[@]}" "$mode" "${via[@]}" --subject "$name" --round "$round" --out "$RESULTS" "$@" ||
+    log "warning: $mode for $name round $round failed (exit $?)"
+}
+
+# ---------------------------------------------------------------------------------------------------- measure
+log "warm-up (not recorded)"
+for s in direct "${SUBJECTS[@]}" "${AUTH_SUBJECTS[@]}"; do
+  a=(); ((${AUTH[$s]:-0})) && a=(--auth "$AUTH_USER:$AUTH_PASS")
+  timeout 60 "${LG[@]}" rate $([[ $s == direct ]] && echo --direct || echo "--proxy 127.0.0.1:${PORT[$s]}") \
+    --target "127.0.0.1:$TARGET_PORT" --warmup 0 --duration "$RATE_SECS" --threads 2 "${a[@]}" >/dev/null ||
+    log "warning: warm-up of $s failed"
+done
+
+if wants rate; then
+  log "session rate, no auth, $CONCURRENCY concurrent, $ROUNDS rounds"
+  for ((r = 1; r <= ROUNDS; r++)); do
+    for s in direct "${SUBJECTS[@]}"; do
+      lg "$s" "$r" rate --target "127.0.0.1:$TARGET_PORT" --concurrency "$CONCURRENCY" --threads 2 \
+        --warmup "$RATE_WARMUP" --duration "$RATE_SECS"
+    done
+  done
+fi
+
+if wants auth && ((${#AUTH_SUBJECTS[@]})); then
+  log "session rate, username/password, $CONCURRENCY concurrent, $ROUNDS rounds"
+  for ((r = 1; r <= ROUNDS; r++)); do
+    for s in "${AUTH_SUBJECTS[@]}"; do
+      lg "$s" "$r" rate --target "127.0.0.1:$TARGET_PORT" --concurrency "$CONCURRENCY" --threads 2 \
+        --warmup "$RATE_WARMUP" --duration "$RATE_SECS" --auth "$AUTH_USER:$AUTH_PASS"
+    done
+  done
+fi
+
+if wants tput; then
+  log "throughput, 1 and 4 streams, upload and download, $ROUNDS rounds"
+  for ((r = 1; r <= ROUNDS; r++)); do
+    for s in direct "${SUBJECTS[@]}"; do
+      pidarg=(); [[ $s == direct ]] || pidarg=(--pid "${PID[$s]}")
+      lg "$s" "$r" tput --sink "127.0.0.1:$((TARGET_PORT + 2))" --source "127.0.0.1:$((TARGET_PORT + 3))" \
+        --warmup "$TPUT_WARMUP" --duration "$TPUT_SECS" "${pidarg[@]}"
+    done
+  done
+fi
+
+if wants iperf && command -v iperf3 >/dev/null && command -v proxychains4 >/dev/null; then
+  log "iperf3 through proxychains4, 1 stream each way, $IPERF_ROUNDS rounds"
+  start iperf3-server iperf3 -s -B 127.0.0.1 -p "$P_IPERF"
+  if wait_port 127.0.0.1 "$P_IPERF" 10 "$LAST_PID"; then
+    for ((r = 1; r <= IPERF_ROUNDS; r++)); do
+      for s in direct "${SUBJECTS[@]}"; do
+        pre=()
+        if [[ $s != direct ]]; then
+          printf 'strict_chain\nquiet_mode\ntcp_read_time_out 15000\ntcp_connect_time_out 8000\n[ProxyList]\nsocks5 127.0.0.1 %s\n' \
+            "${PORT[$s]}" >"$RUN/proxychains-$s.conf"
+          pre=(proxychains4 -q -f "$RUN/proxychains-$s.conf")
+        fi
+        for dir in up down; do
+          rev=(); [[ $dir == down ]] && rev=(-R)
+          out=$(timeout $((IPERF_SECS + 30)) "${pre[@]}" iperf3 -c 127.0.0.1 -p "$P_IPERF" -t "$IPERF_SECS" -f M "${rev[@]}" 2>&1 || true)
+          v=$(awk '/receiver/ { for (i = 1; i <= NF; i++) if ($i == "MBytes/sec") print $(i - 1) }' <<<"$out" | tail -1)
+          if [[ -n $v ]]; then
+            printf 'iperf3_%s1_mib_s\t%s\t%s\t%s\n' "$dir" "$s" "$r" "$v" >>"$RESULTS"
+            echo "$s r$r iperf3_${dir}1_mib_s = $v"
+          else
+            log "warning: iperf3 $dir via $s gave no figure: $(tail -2 <<<"$out")"
+          fi
+          sleep 0.3
+        done
+      done
+    done
+  fi
+fi
+
+if wants hold; then
+  log "held idle sessions: $HOLD_SESSIONS per proxy, $HOLD_ROUNDS rounds"
+  for ((r = 1; r <= HOLD_ROUNDS; r++)); do
+    # a different target address each round, so the previous round's TIME_WAIT sockets are not in the way
+    thost=127.0.0.$(((r - 1) % 3 + 1))
+    for s in "${SUBJECTS[@]}"; do
+      jvm=(); ((${JVM[$s]})) && jvm=(--jvm)
+      lg "$s" "$r" hold --target "$thost:$((TARGET_PORT + 1))" --sessions "$HOLD_SESSIONS" --pid "${PID[$s]}" "${jvm[@]}"
+      sleep 1
+    done
+  done
+fi
+
+# ---------------------------------------------------------------------------------------------------- report
+for s in "${SUBJECTS[@]}" "${AUTH_SUBJECTS[@]}"; do
+  [[ -d /proc/${PID[$s]} ]] || log "warning: $s (pid ${PID[$s]}) is no longer running: $(tail -3 "$RUN/$s.log" 2>/dev/null)"
+done
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+REPORT=$WORK/report-$STAMP.md
+{
+  echo "## Run $STAMP"
+  echo
+  cat "$RUN/machine.md"
+  echo
+  "${LG[@]}" report --in "$RESULTS" --ours vxsocks
+} >"$REPORT"
+cp "$RESULTS" "$WORK/results-$STAMP.tsv"
+cp "$REPORT" "$WORK/last-report.md"
+echo
+cat "$REPORT"
+log "report: $REPORT (raw: $WORK/results-$STAMP.tsv)"
