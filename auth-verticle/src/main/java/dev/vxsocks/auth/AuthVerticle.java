@@ -11,6 +11,7 @@ import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonObject;
 
 import java.time.Duration;
+import java.util.function.Function;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -47,31 +48,34 @@ public final class AuthVerticle extends VerticleBase {
   public Future<?> start() {
     credentials = new CredentialChecker(vertx, users, CREDENTIAL_CACHE_TTL);
     var bus = vertx.eventBus();
-    bus.<JsonObject>localConsumer(AuthAddresses.CLIENT, m -> answer(m, Future.succeededFuture(
-        rules.checkClient(m.body().getString("client")))));
-    bus.<JsonObject>localConsumer(AuthAddresses.AUTHENTICATE, this::authenticate);
-    bus.<JsonObject>localConsumer(AuthAddresses.AUTHORIZE, m -> answer(m, Future.succeededFuture(
-        rules.checkRequest(AuthorizeRequest.fromJson(m.body())))));
-    bus.<JsonObject>localConsumer(AuthAddresses.SESSION_OPEN, this::openSession);
-    bus.<JsonObject>localConsumer(AuthAddresses.SESSION_CLOSE, m -> limiter.close(m.body().getString("lease")));
+    bus.<JsonObject>localConsumer(AuthAddresses.CLIENT, m -> answer(m, body -> Future.succeededFuture(
+        rules.checkClient(body.getString("client")))));
+    bus.<JsonObject>localConsumer(AuthAddresses.AUTHENTICATE, m -> answer(m, this::authenticate));
+    bus.<JsonObject>localConsumer(AuthAddresses.AUTHORIZE, m -> answer(m, body -> Future.succeededFuture(
+        rules.checkRequest(AuthorizeRequest.fromJson(body)))));
+    bus.<JsonObject>localConsumer(AuthAddresses.SESSION_OPEN, m -> answer(m, this::openSession));
+    bus.<JsonObject>localConsumer(AuthAddresses.SESSION_CLOSE, m -> {
+      if (m.body() != null) {
+        limiter.close(m.body().getString("lease"));
+      }
+    });
     return Future.succeededFuture();
   }
 
-  private void authenticate(Message<JsonObject> m) {
-    String user = m.body().getString("user");
-    String password = m.body().getString("password");
+  private Future<Verdict> authenticate(JsonObject body) {
+    String user = body.getString("user");
+    String password = body.getString("password");
     if (user == null || user.isEmpty() || password == null || password.isEmpty()) {
-      answer(m, Future.succeededFuture(Verdict.deny(Verdict.BAD_CREDENTIALS, "empty user name or password")));
-      return;
+      return Future.succeededFuture(Verdict.deny(Verdict.BAD_CREDENTIALS, "empty user name or password"));
     }
-    answer(m, credentials.check(user, password));
+    return credentials.check(user, password);
   }
 
-  private void openSession(Message<JsonObject> m) {
-    String user = m.body().getString("user");
-    String client = m.body().getString("client");
+  private Future<Verdict> openSession(JsonObject body) {
+    String user = body.getString("user");
+    String client = body.getString("client");
     ProxyConfig.Limits limits = config.limits();
-    answer(m, limiter.open(user, client, limits.sessionsPerUser(), limits.sessionsPerClientIp()).map(lease -> {
+    return limiter.open(user, client, limits.sessionsPerUser(), limits.sessionsPerClientIp()).map(lease -> {
       if (lease != null) {
         return Verdict.granted(lease);
       }
@@ -79,10 +83,20 @@ public final class AuthVerticle extends VerticleBase {
           ? "sessions-per-user limit " + limits.sessionsPerUser() + " reached for " + user
           : "sessions-per-client-ip limit " + limits.sessionsPerClientIp() + " reached for " + client;
       return Verdict.deny(Verdict.LIMIT, which);
-    }));
+    });
   }
 
-  private void answer(Message<JsonObject> m, Future<Verdict> verdict) {
+  /** Replies with the verdict, or fails the message (code 500) so the asker does not wait for its timeout. */
+  private void answer(Message<JsonObject> m, Function<JsonObject, Future<Verdict>> decide) {
+    Future<Verdict> verdict;
+    try {
+      if (m.body() == null) {
+        throw new IllegalArgumentException("empty message");
+      }
+      verdict = decide.apply(m.body());
+    } catch (RuntimeException malformed) {
+      verdict = Future.failedFuture(malformed);
+    }
     verdict.onComplete(ar -> {
       if (ar.succeeded()) {
         m.reply(ar.result().toJson());

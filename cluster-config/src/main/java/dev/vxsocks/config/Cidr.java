@@ -25,13 +25,16 @@ public final class Cidr {
     }
     byte[] bytes = ip.getAddress();
     int max = bytes.length * 8;
+    // Java turns an IPv4-mapped IPv6 literal (::ffff:10.0.0.0) into an IPv4 address; its prefix counts 96 bits more.
+    boolean mapped = bytes.length == 4 && addr.indexOf(':') >= 0;
     int prefix = max;
     if (slash >= 0) {
       String p = text.substring(slash + 1);
-      if (!p.matches("\\d{1,3}") || Integer.parseInt(p) > max) {
-        throw new ConfigException(key, "'" + text + "' has a prefix length outside 0.." + max);
+      int written = mapped ? 128 : max;
+      if (!p.matches("\\d{1,3}") || Integer.parseInt(p) > written || (mapped && Integer.parseInt(p) < 96)) {
+        throw new ConfigException(key, "'" + text + "' has a prefix length outside " + (mapped ? "96" : "0") + ".." + written);
       }
-      prefix = Integer.parseInt(p);
+      prefix = Integer.parseInt(p) - (mapped ? 96 : 0);
     }
     for (int bit = prefix; bit < max; bit++) {
       bytes[bit / 8] &= (byte) ~(0x80 >>> (bit % 8));

@@ -73,9 +73,12 @@ public final class ConfigOverrides {
     JsonObject node = config;
     for (int i = 0; i < path.length - 1; i++) {
       Object child = node.getValue(path[i]);
-      if (!(child instanceof JsonObject)) {
+      if (child == null) {
         child = new JsonObject();
         node.put(path[i], child);
+      } else if (!(child instanceof JsonObject)) {
+        // Leave the malformed value for validation to report; an override must not hide it.
+        throw new ConfigException(path[i], "must be a mapping, got " + Section.describe(child));
       }
       node = (JsonObject) child;
     }

@@ -11,7 +11,11 @@ import java.util.regex.Pattern;
 public final class IpLiterals {
 
   private static final Pattern IPV4 = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
-  private static final Pattern IPV6 = Pattern.compile("\\[?[0-9A-Fa-f:.]*:[0-9A-Fa-f:.%\\w]*]?");
+  /**
+   * Only text that {@link InetAddress#getByName} treats as a literal (it starts with a hex digit, ':' or '[') may reach
+   * it: anything else, such as ".a:b", would be sent to the resolver.
+   */
+  private static final Pattern IPV6 = Pattern.compile("\\[?[0-9A-Fa-f:][0-9A-Fa-f:.]*(%[\\w.-]+)?]?");
 
   private IpLiterals() {
   }
@@ -27,7 +31,7 @@ public final class IpLiterals {
           return null;
         }
       }
-    } else if (!IPV6.matcher(text).matches()) {
+    } else if (!IPV6.matcher(text).matches() || text.indexOf(':') < 0) {
       return null;
     }
     String literal = text.startsWith("[") && text.endsWith("]") ? text.substring(1, text.length() - 1) : text;

@@ -73,8 +73,10 @@ final class Section {
       return def;
     }
     long n;
-    if (v instanceof Number && !(v instanceof Double || v instanceof Float)) {
+    if (v instanceof Integer || v instanceof Long || v instanceof Short || v instanceof Byte) {
       n = ((Number) v).longValue();
+    } else if (v instanceof java.math.BigInteger) {
+      throw new ConfigException(key(name), "must be between " + min + " and " + max + ", got " + v);
     } else if (v instanceof String && ((String) v).trim().matches("-?\\d{1,18}")) {
       n = Long.parseLong(((String) v).trim());
     } else {
@@ -110,16 +112,20 @@ final class Section {
     if (!(v instanceof String) || !m.matches()) {
       throw new ConfigException(key(name), "must be a duration with a unit (ms, s, m, h, d) such as 10s, got " + describe(v));
     }
-    long n = Long.parseLong(m.group(1));
     Duration d;
-    switch (m.group(2)) {
-      case "ms": d = Duration.ofMillis(n); break;
-      case "s": d = Duration.ofSeconds(n); break;
-      case "m": d = Duration.ofMinutes(n); break;
-      case "h": d = Duration.ofHours(n); break;
-      default: d = Duration.ofDays(n); break;
+    try {
+      long n = Long.parseLong(m.group(1));
+      switch (m.group(2)) {
+        case "ms": d = Duration.ofMillis(n); break;
+        case "s": d = Duration.ofSeconds(n); break;
+        case "m": d = Duration.ofMinutes(n); break;
+        case "h": d = Duration.ofHours(n); break;
+        default: d = Duration.ofDays(n); break;
+      }
+    } catch (NumberFormatException | ArithmeticException tooLarge) {
+      d = null;
     }
-    if (d.compareTo(min) < 0 || d.compareTo(max) > 0) {
+    if (d == null || d.compareTo(min) < 0 || d.compareTo(max) > 0) {
       throw new ConfigException(key(name), "must be between " + Durations.format(min) + " and " + Durations.format(max) + ", got " + v);
     }
     return d;

@@ -102,9 +102,13 @@ public final class RuleEngine {
             + " is a loopback/link-local address that no rule names explicitly");
   }
 
-  /** Addresses that reach this machine or its link (cloud metadata lives at 169.254.169.254). */
+  /** AWS's IPv6 instance metadata endpoint; the IPv4 one, 169.254.169.254, is link-local. */
+  private static final InetAddress AWS_METADATA_V6 = IpLiterals.parse("fd00:ec2::254");
+
+  /** Addresses that reach this machine, its link or its cloud metadata service. */
   static boolean isProtected(InetAddress a) {
-    return a.isLoopbackAddress() || a.isLinkLocalAddress() || a.isAnyLocalAddress() || a.isMulticastAddress();
+    return a.isLoopbackAddress() || a.isLinkLocalAddress() || a.isAnyLocalAddress() || a.isMulticastAddress()
+        || a.equals(AWS_METADATA_V6);
   }
 
   private static boolean anyContains(List<Cidr> blocks, InetAddress ip) {

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every test of the project: `./scripts/test.sh` (extra arguments go to Maven, e.g. -pl proxy-verticle).
+# The end-to-end tests drive clients nobody on this team wrote; this installs them from Debian when missing:
+# curl, ncat and python3-socks (PySocks, imported by Debian's /usr/bin/python3).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v ncat >/dev/null 2>&1 || missing+=(ncat)
+{ [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import socks' >/dev/null 2>&1; } || missing+=(python3 python3-socks)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "test.sh: installing ${missing[*]} (Debian packages the end-to-end tests use)"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+for tool in java mvn; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "test.sh: $tool is required (Java 17+ and Maven 3.8+)" >&2; exit 1; }
+done
+
+# The abandoned-handshake test opens ~2,000 sockets in one JVM.
+ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+exec mvn -B verify "$@"
