@@ -26,8 +26,11 @@ public final class ConfigOverrides {
       "listen.host", "listen.port",
       "auth.methods", "auth.allow-no-auth-off-loopback",
       "timeouts.handshake", "timeouts.connect", "timeouts.idle", "timeouts.half-close", "timeouts.auth",
-      "limits.sessions-per-user", "limits.sessions-per-client-ip", "limits.pending-handshakes");
-  private static final List<String> LIST_KEYS = List.of("auth.methods");
+      "limits.sessions-per-user", "limits.sessions-per-client-ip", "limits.pending-handshakes",
+      "cluster.enabled", "cluster.name", "cluster.join", "cluster.members", "cluster.host", "cluster.port",
+      "cluster.eventbus-host", "cluster.eventbus-port", "cluster.join-wait", "cluster.store-unreachable",
+      "cluster.store-timeout");
+  private static final List<String> LIST_KEYS = List.of("auth.methods", "cluster.members");
 
   private ConfigOverrides() {
   }

@@ -19,7 +19,13 @@ import java.util.Set;
  * <p>The file format (YAML) is documented key by key in the README; the shipped default is
  * {@code vxsocks-default.yaml} in this module's resources.
  */
-public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rules, Timeouts timeouts, Limits limits) {
+public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rules, Timeouts timeouts, Limits limits,
+                          Cluster cluster) {
+
+  /** A node without a {@code cluster} section: single-node, as before clustering existed. */
+  public ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rules, Timeouts timeouts, Limits limits) {
+    this(listen, auth, users, rules, timeouts, limits, Cluster.DISABLED);
+  }
 
   /** Auth method names as written in {@code auth.methods}. */
   public static final String METHOD_NONE = "none";
@@ -63,13 +69,37 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
   public record Limits(int sessionsPerUser, int sessionsPerClientIp, int pendingHandshakes) {
   }
 
+  /** How {@code cluster.join} finds the other members. */
+  public enum Join { TCP, MULTICAST, KUBERNETES }
+
+  /**
+   * The {@code cluster} section. {@code members} are {@code host:port} Hazelcast addresses (TCP join);
+   * {@code eventbusPort} 0 means a free port. {@code refuseWhenUnreachable}: what a new session needing a limit check
+   * gets when the cluster store does not answer within {@code storeTimeout} (true: refused; false: allowed uncounted).
+   */
+  public record Cluster(boolean enabled, String name, Join join, List<String> members, String host, int port,
+                        String eventbusHost, int eventbusPort, Duration joinWait, boolean refuseWhenUnreachable,
+                        Duration storeTimeout, String kubernetesNamespace, String kubernetesServiceName) {
+    public static final Cluster DISABLED = new Cluster(false, "vxsocks", Join.TCP, List.of("127.0.0.1:5701"),
+        "127.0.0.1", 5701, "127.0.0.1", 0, Duration.ofSeconds(2), true, Duration.ofSeconds(2), null, null);
+  }
+
+  /**
+   * This node's configuration with the shared parts (users, rules, limits, timeouts, auth) taken from {@code shared},
+   * a configuration rolled out to the whole cluster. What is node-specific ({@code listen}, {@code cluster}) stays.
+   */
+  public ProxyConfig withShared(ProxyConfig shared) {
+    return new ProxyConfig(listen, shared.auth(), shared.users(), shared.rules(), shared.timeouts(), shared.limits(),
+        cluster);
+  }
+
   /** The built-in configuration with no file at all: loopback, no auth, nothing but the defaults below. */
   public static ProxyConfig defaults() {
     return fromJson(new JsonObject());
   }
 
   public static ProxyConfig fromJson(JsonObject json) {
-    Section root = new Section("", json, "listen", "auth", "users", "rules", "timeouts", "limits");
+    Section root = new Section("", json, "listen", "auth", "users", "rules", "timeouts", "limits", "cluster");
 
     Section l = new Section("listen", root.object("listen"), "host", "port");
     String host = l.string("host", "127.0.0.1");
@@ -172,8 +202,73 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
         lim.integer("sessions-per-client-ip", 0, 0, 10_000_000),
         lim.integer("pending-handshakes", 4096, 1, 10_000_000));
 
+    Cluster cluster = cluster(new Section("cluster", root.object("cluster"), "enabled", "name", "join", "members",
+        "host", "port", "eventbus-host", "eventbus-port", "join-wait", "store-unreachable", "store-timeout",
+        "kubernetes-namespace", "kubernetes-service-name"));
+
     return new ProxyConfig(listen, auth, List.copyOf(users), new Rules(List.copyOf(clientRules), List.copyOf(requestRules)),
-        timeouts, limits);
+        timeouts, limits, cluster);
+  }
+
+  private static Cluster cluster(Section c) {
+    Cluster d = Cluster.DISABLED;
+    boolean enabled = c.bool("enabled", false);
+    String name = c.string("name", d.name());
+    String joinName = c.string("join", "tcp");
+    Join join;
+    switch (joinName) {
+      case "tcp": join = Join.TCP; break;
+      case "multicast": join = Join.MULTICAST; break;
+      case "kubernetes": join = Join.KUBERNETES; break;
+      default:
+        throw new ConfigException(c.key("join"), "must be tcp, multicast or kubernetes, got '" + joinName + "'");
+    }
+    String host = ipAddress(c, "host", d.host());
+    int port = c.integer("port", d.port(), 1, 65535);
+    List<String> members = new ArrayList<>();
+    for (String m : c.strings("members")) {
+      int colon = m.lastIndexOf(':');
+      String h = colon < 0 ? m : m.substring(0, colon);
+      if (h.startsWith("[") && h.endsWith("]")) {
+        h = h.substring(1, h.length() - 1);
+      }
+      if (h.isEmpty() || (IpLiterals.parse(h) == null && !h.matches("[A-Za-z0-9.-]+"))) {
+        throw new ConfigException(c.key("members"), "'" + m + "' is not host:port");
+      }
+      if (colon >= 0 && !m.endsWith("]")) {
+        String p = m.substring(colon + 1);
+        if (!p.matches("\\d{1,5}") || Integer.parseInt(p) < 1 || Integer.parseInt(p) > 65535) {
+          throw new ConfigException(c.key("members"), "'" + m + "' has no valid port (list each member as host:port)");
+        }
+      }
+      members.add(m);
+    }
+    if (members.isEmpty()) {
+      members.add(hostPort(host, port));
+    }
+    String ebHost = ipAddress(c, "eventbus-host", host);
+    int ebPort = c.integer("eventbus-port", 0, 0, 65535);
+    Duration joinWait = c.duration("join-wait", d.joinWait(), Duration.ZERO, Duration.ofMinutes(5));
+    String policy = c.string("store-unreachable", "refuse");
+    if (!policy.equals("refuse") && !policy.equals("allow")) {
+      throw new ConfigException(c.key("store-unreachable"), "must be refuse or allow, got '" + policy + "'");
+    }
+    Duration storeTimeout = c.duration("store-timeout", d.storeTimeout(), Duration.ofMillis(50), Duration.ofMinutes(1));
+    return new Cluster(enabled, name, join, List.copyOf(members), host, port, ebHost, ebPort, joinWait,
+        policy.equals("refuse"), storeTimeout, c.string("kubernetes-namespace", null),
+        c.string("kubernetes-service-name", null));
+  }
+
+  private static String ipAddress(Section s, String key, String def) {
+    String v = s.string(key, def);
+    if (IpLiterals.parse(v) == null) {
+      throw new ConfigException(s.key(key), "must be an IP address, got '" + v + "'");
+    }
+    return v;
+  }
+
+  private static String hostPort(String host, int port) {
+    return host.contains(":") ? "[" + host + "]:" + port : host + ":" + port;
   }
 
   private static boolean action(Section s) {

@@ -146,10 +146,14 @@ class ConfigOverridesTest {
       assertThat(env).matches("[A-Z_]+");
       assertThat(names.add(env)).as(key).isTrue();
       // Each one round-trips through apply and validation.
-      String value = key.startsWith("timeouts.") ? "1s"
+      String value = key.startsWith("timeouts.") || key.equals("cluster.join-wait") || key.equals("cluster.store-timeout") ? "1s"
           : key.equals("auth.methods") ? "username-password"
-          : key.equals("auth.allow-no-auth-off-loopback") ? "false"
-          : key.equals("listen.host") ? "127.0.0.1" : "1";
+          : key.equals("auth.allow-no-auth-off-loopback") || key.equals("cluster.enabled") ? "false"
+          : key.equals("cluster.join") ? "tcp"
+          : key.equals("cluster.members") ? "127.0.0.1:5701"
+          : key.equals("cluster.name") ? "c"
+          : key.equals("cluster.store-unreachable") ? "refuse"
+          : key.equals("listen.host") || key.endsWith("-host") || key.equals("cluster.host") ? "127.0.0.1" : "1";
       JsonObject out = apply(new JsonObject(), Map.of(ConfigOverrides.ENV_PREFIX + env, value), Map.of());
       ProxyConfig.fromJson(out);
     }

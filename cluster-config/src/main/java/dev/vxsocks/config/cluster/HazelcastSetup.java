@@ -1,0 +1,93 @@
+package dev.vxsocks.config.cluster;
+
+import com.hazelcast.config.Config;
+import com.hazelcast.config.JoinConfig;
+import com.hazelcast.config.MapConfig;
+import com.hazelcast.config.MultiMapConfig;
+import com.hazelcast.config.NetworkConfig;
+import dev.vxsocks.config.ProxyConfig.Cluster;
+import dev.vxsocks.config.ProxyConfig.Join;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.eventbus.EventBusOptions;
+import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
+
+/**
+ * The Hazelcast configuration of a node, built in code from the {@code cluster} section (no XML file), and the
+ * clustered Vert.x started on it. Only the launcher and the cluster-wide stores use this class; the proxy never does.
+ *
+ * <p>It declares the structures Vert.x 5's own {@code default-cluster.xml} (vertx-hazelcast 5.0.10) declares — the
+ * {@code __vertx.subs} multimap (SET values) and the {@code __vertx.haInfo} and {@code __vertx.nodeInfo} maps, each
+ * with one backup — plus ours ({@link #SESSIONS_MAP}, {@link #USERS_MAP}, {@link #CONFIG_MAP}), also with one backup
+ * so a crashed member's data survives (DESIGN.md §6).
+ */
+public final class HazelcastSetup {
+
+  /** One entry per limited key ({@code u:NAME}, {@code ip:ADDRESS}) holding each member's session count. */
+  public static final String SESSIONS_MAP = "vxsocks.sessions";
+  /** Users by name (the cluster-wide user store). */
+  public static final String USERS_MAP = "vxsocks.users";
+  /** The configuration rolled out with {@code config apply}, and the version each member runs. */
+  public static final String CONFIG_MAP = "vxsocks.config";
+
+  private HazelcastSetup() {
+  }
+
+  /**
+   * The Hazelcast configuration for {@code c}. A lite member ({@code lite}) holds no data: the command line joins
+   * as one to change users or roll out a configuration, on the first free port from {@code c.port()} up.
+   */
+  public static Config hazelcastConfig(Cluster c, boolean lite) {
+    Config cfg = new Config();
+    cfg.setClusterName(c.name());
+    cfg.setLiteMember(lite);
+    cfg.setProperty("hazelcast.logging.type", "jdk");
+    cfg.setProperty("hazelcast.phone.home.enabled", "false");
+    cfg.setProperty("hazelcast.wait.seconds.before.join", Long.toString(c.joinWait().toSeconds()));
+    // Vert.x leaves the cluster in its own close (our shutdown hook); Hazelcast's hook would race it.
+    cfg.setProperty("hazelcast.shutdownhook.enabled", "false");
+    // Bind and advertise exactly the configured address, never a guessed interface.
+    cfg.setProperty("hazelcast.local.localAddress", c.host());
+    cfg.setProperty("hazelcast.socket.bind.any", "false");
+
+    NetworkConfig net = cfg.getNetworkConfig();
+    net.setPort(c.port());
+    net.setPortAutoIncrement(lite);
+    net.setPortCount(lite ? 100 : 1);
+    JoinConfig join = net.getJoin();
+    join.getAutoDetectionConfig().setEnabled(false);
+    join.getMulticastConfig().setEnabled(c.join() == Join.MULTICAST);
+    join.getTcpIpConfig().setEnabled(c.join() == Join.TCP);
+    if (c.join() == Join.TCP) {
+      join.getTcpIpConfig().setMembers(c.members());
+    }
+    if (c.join() == Join.KUBERNETES) {
+      // Hazelcast's built-in Kubernetes discovery (API lookup of the service's endpoints). Untested here.
+      join.getKubernetesConfig().setEnabled(true);
+      if (c.kubernetesNamespace() != null) {
+        join.getKubernetesConfig().setProperty("namespace", c.kubernetesNamespace());
+      }
+      if (c.kubernetesServiceName() != null) {
+        join.getKubernetesConfig().setProperty("service-name", c.kubernetesServiceName());
+      }
+    }
+
+    cfg.addMultiMapConfig(new MultiMapConfig("__vertx.subs").setBackupCount(1)
+        .setValueCollectionType(MultiMapConfig.ValueCollectionType.SET));
+    cfg.addMapConfig(new MapConfig("__vertx.haInfo").setBackupCount(1));
+    cfg.addMapConfig(new MapConfig("__vertx.nodeInfo").setBackupCount(1));
+    cfg.addMapConfig(new MapConfig(SESSIONS_MAP).setBackupCount(1));
+    cfg.addMapConfig(new MapConfig(USERS_MAP).setBackupCount(1));
+    cfg.addMapConfig(new MapConfig(CONFIG_MAP).setBackupCount(1));
+    return cfg;
+  }
+
+  /** Starts a clustered Vert.x on {@code c}, with the event bus on the configured host and port. */
+  public static Future<Vertx> clusteredVertx(VertxOptions options, Cluster c) {
+    VertxOptions o = new VertxOptions(options).setEventBusOptions(new EventBusOptions(options.getEventBusOptions())
+        .setHost(c.eventbusHost()).setPort(c.eventbusPort()));
+    return Vertx.builder().with(o).withClusterManager(new HazelcastClusterManager(hazelcastConfig(c, false)))
+        .buildClustered();
+  }
+}
