@@ -7,6 +7,7 @@ import dev.vxsocks.auth.rules.RuleEngine;
 import dev.vxsocks.config.ProxyConfig;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonObject;
 
@@ -38,6 +39,11 @@ public final class AuthVerticle extends VerticleBase {
     apply(config);
   }
 
+  /** The configuration the verticle answers with now. */
+  public ProxyConfig proxyConfig() {
+    return config;
+  }
+
   /** Switches to a new configuration: rules and limits apply to the next question asked. */
   public void apply(ProxyConfig next) {
     this.config = next;
@@ -48,6 +54,14 @@ public final class AuthVerticle extends VerticleBase {
   public Future<?> start() {
     credentials = new CredentialChecker(vertx, users, CREDENTIAL_CACHE_TTL);
     var bus = vertx.eventBus();
+    DeliveryOptions localOnly = new DeliveryOptions().setLocalOnly(true);
+    users.listen((name, revoked) -> {
+      credentials.forget(name);
+      if (revoked) {
+        LOG.info("auth: user " + name + " was disabled, removed or given a new password: closing its sessions on this node");
+        bus.publish(AuthAddresses.USER_REVOKED, name, localOnly);
+      }
+    });
     bus.<JsonObject>localConsumer(AuthAddresses.CLIENT, m -> answer(m, body -> Future.succeededFuture(
         rules.checkClient(body.getString("client")))));
     bus.<JsonObject>localConsumer(AuthAddresses.AUTHENTICATE, m -> answer(m, this::authenticate));

@@ -20,6 +20,12 @@ public final class AuthAddresses {
   public static final String SESSION_OPEN = PREFIX + "session.open";
   /** Give a lease back; fire-and-forget. */
   public static final String SESSION_CLOSE = PREFIX + "session.close";
+  /**
+   * Published (local only) by the auth verticle with a user name as a plain string body when that user was disabled,
+   * removed or given a new password: the connection verticles close that user's live sessions on this node. Every node
+   * publishes it for its own sessions, so a change made anywhere in the cluster reaches every node.
+   */
+  public static final String USER_REVOKED = PREFIX + "user.revoked";
 
   private AuthAddresses() {
   }

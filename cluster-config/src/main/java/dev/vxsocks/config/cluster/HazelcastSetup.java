@@ -83,11 +83,18 @@ public final class HazelcastSetup {
     return cfg;
   }
 
-  /** Starts a clustered Vert.x on {@code c}, with the event bus on the configured host and port. */
-  public static Future<Vertx> clusteredVertx(VertxOptions options, Cluster c) {
+  /** A cluster manager for a full (data) member configured from {@code c}. */
+  public static HazelcastClusterManager clusterManager(Cluster c) {
+    return new HazelcastClusterManager(hazelcastConfig(c, false));
+  }
+
+  /**
+   * Starts a clustered Vert.x on {@code manager}, with the event bus on the configured host and port. Once it has
+   * started, {@code manager.getHazelcastInstance()} is the member the cluster-wide stores use.
+   */
+  public static Future<Vertx> clusteredVertx(VertxOptions options, Cluster c, HazelcastClusterManager manager) {
     VertxOptions o = new VertxOptions(options).setEventBusOptions(new EventBusOptions(options.getEventBusOptions())
         .setHost(c.eventbusHost()).setPort(c.eventbusPort()));
-    return Vertx.builder().with(o).withClusterManager(new HazelcastClusterManager(hazelcastConfig(c, false)))
-        .buildClustered();
+    return Vertx.builder().with(o).withClusterManager(manager).buildClustered();
   }
 }

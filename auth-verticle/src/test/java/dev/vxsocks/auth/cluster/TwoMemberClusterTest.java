@@ -1,0 +1,266 @@
+package dev.vxsocks.auth.cluster;
+
+import com.hazelcast.core.Hazelcast;
+import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.map.IMap;
+import dev.vxsocks.config.ConfigException;
+import dev.vxsocks.config.PasswordHash;
+import dev.vxsocks.config.ProxyConfig;
+import dev.vxsocks.config.ProxyConfig.User;
+import dev.vxsocks.config.cluster.HazelcastSetup;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * Two clustered Vert.x instances in this JVM, joined over TCP/IP on 127.0.0.1 with multicast off (never through
+ * RunTestOnContext, which would fall back to multicast), under a cluster name of their own so nothing else on the
+ * machine can join. Waits poll with a deadline taken from the issue's bounds (1 s for users, 10 s for a departed
+ * member).
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class TwoMemberClusterTest {
+
+  /** Password "wonderland", 1000 iterations. */
+  static final String ALICE_HASH = "$pbkdf2-sha256$i=1000$EBESExQVFhcYGRobHB0eHw$ykMxUYVFttwNeFlvN0rcBGMjuWA8fzmn8wsfLr8Auog";
+
+  private static final String NAME = "test-" + UUID.randomUUID();
+  private static int portA;
+  private static int portB;
+  private static Vertx vertxA;
+  private static Vertx vertxB;
+  private static HazelcastInstance hzA;
+  private static HazelcastInstance hzB;
+
+  static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    }
+  }
+
+  static ProxyConfig.Cluster cluster(String name, int port, List<String> members, boolean refuse) {
+    JsonObject c = new JsonObject().put("enabled", true).put("name", name).put("join", "tcp")
+        .put("members", new JsonArray(members)).put("host", "127.0.0.1").put("port", port)
+        .put("join-wait", "0s").put("store-unreachable", refuse ? "refuse" : "allow").put("store-timeout", "1s");
+    return ProxyConfig.fromJson(new JsonObject().put("cluster", c)).cluster();
+  }
+
+  @BeforeAll
+  static void startTwoMembers() throws Exception {
+    portA = freePort();
+    portB = freePort();
+    List<String> members = List.of("127.0.0.1:" + portA, "127.0.0.1:" + portB);
+    HazelcastClusterManager a = HazelcastSetup.clusterManager(cluster(NAME, portA, members, true));
+    HazelcastClusterManager b = HazelcastSetup.clusterManager(cluster(NAME, portB, members, true));
+    Future<Vertx> fa = HazelcastSetup.clusteredVertx(new VertxOptions(), cluster(NAME, portA, members, true), a);
+    Future<Vertx> fb = HazelcastSetup.clusteredVertx(new VertxOptions(), cluster(NAME, portB, members, true), b);
+    vertxA = fa.await(60, TimeUnit.SECONDS);
+    vertxB = fb.await(60, TimeUnit.SECONDS);
+    hzA = a.getHazelcastInstance();
+    hzB = b.getHazelcastInstance();
+    poll(Duration.ofSeconds(30), () -> hzA.getCluster().getMembers().size() == 2);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    if (vertxB != null) {
+      vertxB.close().await(30, TimeUnit.SECONDS);
+    }
+    if (vertxA != null) {
+      vertxA.close().await(30, TimeUnit.SECONDS);
+    }
+  }
+
+  static void poll(Duration within, BooleanSupplier condition) throws InterruptedException {
+    long deadline = System.nanoTime() + within.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() - deadline > 0) {
+        throw new AssertionError("condition not met within " + within);
+      }
+      Thread.sleep(20);
+    }
+  }
+
+  @Test
+  void perUserLimitIsExactAcrossMembers() throws Exception {
+    HazelcastSessionLimiter la = new HazelcastSessionLimiter(vertxA, hzA, true, Duration.ofSeconds(5)).start();
+    HazelcastSessionLimiter lb = new HazelcastSessionLimiter(vertxB, hzB, true, Duration.ofSeconds(5)).start();
+    try {
+      List<Future<String>> opens = new ArrayList<>();
+      for (int i = 0; i < 40; i++) {
+        HazelcastSessionLimiter l = i % 2 == 0 ? la : lb;
+        opens.add(l.open("race", "127.0.0." + (1 + i % 3), 3, 0));
+      }
+      Future.join(opens).await(30, TimeUnit.SECONDS);
+      List<String> granted = opens.stream().map(Future::result).filter(Objects::nonNull).toList();
+      assertThat(granted).hasSize(3);
+      assertThat(la.clusterCount("u:race")).isEqualTo(3);
+      // Closing a lease frees its slot: the lease came from whichever limiter granted it.
+      int ia = indexOfGranted(opens);
+      (ia % 2 == 0 ? la : lb).close(opens.get(ia).result());
+      poll(Duration.ofSeconds(5), () -> la.clusterCount("u:race") == 2);
+      assertThat(lb.open("race", "127.0.0.9", 3, 0).await(10, TimeUnit.SECONDS)).isNotNull();
+      assertThat(la.open("race", "127.0.0.9", 3, 0).await(10, TimeUnit.SECONDS)).isNull();
+    } finally {
+      la.stop();
+      lb.stop();
+    }
+  }
+
+  private static int indexOfGranted(List<Future<String>> opens) {
+    for (int i = 0; i < opens.size(); i++) {
+      if (opens.get(i).result() != null) {
+        return i;
+      }
+    }
+    throw new AssertionError("nothing granted");
+  }
+
+  @Test
+  void bothLimitsOrNeither() throws Exception {
+    HazelcastSessionLimiter la = new HazelcastSessionLimiter(vertxA, hzA, true, Duration.ofSeconds(5)).start();
+    try {
+      String first = la.open("both", "10.9.9.9", 5, 1).await(10, TimeUnit.SECONDS);
+      assertThat(first).isNotNull();
+      // The IP limit refuses; the user slot taken on the way must be given back.
+      assertThat(la.open("both", "10.9.9.9", 5, 1).await(10, TimeUnit.SECONDS)).isNull();
+      poll(Duration.ofSeconds(5), () -> la.clusterCount("u:both") == 1);
+      la.close(first);
+      poll(Duration.ofSeconds(5), () -> la.clusterCount("u:both") == 0 && la.clusterCount("ip:10.9.9.9") == 0);
+    } finally {
+      la.stop();
+    }
+  }
+
+  @Test
+  void sweepRemovesTheShareOfMembersAlreadyGone() throws Exception {
+    IMap<String, HashMap<String, Integer>> map = hzA.getMap(HazelcastSetup.SESSIONS_MAP);
+    HashMap<String, Integer> shares = new HashMap<>();
+    shares.put(UUID.randomUUID().toString(), 4);
+    shares.put(hzB.getCluster().getLocalMember().getUuid().toString(), 1);
+    map.put("u:ghost", shares);
+    HazelcastSessionLimiter la = new HazelcastSessionLimiter(vertxA, hzA, true, Duration.ofSeconds(5)).start();
+    try {
+      assertThat(la.clusterCount("u:ghost")).isEqualTo(1);
+    } finally {
+      la.stop();
+      map.remove("u:ghost");
+    }
+  }
+
+  @Test
+  void departedMemberShareStopsCounting() throws Exception {
+    // A third member in this JVM (plain Hazelcast) holds two sessions, then is terminated like a crash.
+    int portC = freePort();
+    List<String> members = List.of("127.0.0.1:" + portA, "127.0.0.1:" + portC);
+    HazelcastInstance hzC = Hazelcast.newHazelcastInstance(
+        HazelcastSetup.hazelcastConfig(cluster(NAME, portC, members, true), false));
+    HazelcastSessionLimiter la = new HazelcastSessionLimiter(vertxA, hzA, true, Duration.ofSeconds(5)).start();
+    try {
+      HazelcastSessionLimiter lc = new HazelcastSessionLimiter(vertxA, hzC, true, Duration.ofSeconds(5));
+      assertThat(lc.open("crash", "127.0.0.1", 2, 0).await(10, TimeUnit.SECONDS)).isNotNull();
+      assertThat(lc.open("crash", "127.0.0.1", 2, 0).await(10, TimeUnit.SECONDS)).isNotNull();
+      assertThat(la.open("crash", "127.0.0.1", 2, 0).await(10, TimeUnit.SECONDS)).isNull();
+      hzC.getLifecycleService().terminate();
+      poll(Duration.ofSeconds(10), () -> la.clusterCount("u:crash") == 0);
+      assertThat(la.open("crash", "127.0.0.1", 2, 0).await(10, TimeUnit.SECONDS)).isNotNull();
+    } finally {
+      la.stop();
+      if (hzC.getLifecycleService().isRunning()) {
+        hzC.getLifecycleService().terminate();
+      }
+    }
+  }
+
+  @Test
+  void unreachableStoreRefusesOrAllowsAsConfigured() throws Exception {
+    int port = freePort();
+    HazelcastInstance lone = Hazelcast.newHazelcastInstance(HazelcastSetup.hazelcastConfig(
+        cluster("lone-" + UUID.randomUUID(), port, List.of("127.0.0.1:" + port), true), false));
+    HazelcastSessionLimiter refuse = new HazelcastSessionLimiter(vertxA, lone, true, Duration.ofMillis(500));
+    HazelcastSessionLimiter allow = new HazelcastSessionLimiter(vertxA, lone, false, Duration.ofMillis(500));
+    assertThat(refuse.open("u", "127.0.0.1", 1, 0).await(10, TimeUnit.SECONDS)).isNotNull();
+    lone.getLifecycleService().terminate();
+    assertThatThrownBy(() -> refuse.open("u", "127.0.0.1", 1, 0).await(10, TimeUnit.SECONDS))
+        .hasMessageContaining("cluster session store unreachable");
+    String lease = allow.open("u", "127.0.0.1", 1, 0).await(10, TimeUnit.SECONDS);
+    assertThat(lease).isNotNull();
+    allow.close(lease);
+    // Unlimited sessions never touch the store, so they pass whatever its state.
+    assertThat(refuse.open("u", "127.0.0.1", 0, 0).await(10, TimeUnit.SECONDS)).isNotNull();
+  }
+
+  @Test
+  void userChangesReachTheOtherMemberAndRevoke() throws Exception {
+    PasswordHash hash = PasswordHash.parse("t", ALICE_HASH);
+    HazelcastUserStore sa = new HazelcastUserStore(hzA).start(List.of(new User("seeded", hash, true)));
+    HazelcastUserStore sb = new HazelcastUserStore(hzB).start(List.of());
+    Map<String, Boolean> seenByB = new ConcurrentHashMap<>();
+    sb.listen(seenByB::put);
+    try {
+      assertThat(sb.find("seeded").await(5, TimeUnit.SECONDS)).isNotNull();
+      UserAdmin admin = new UserAdmin(hzA);
+      assertThat(admin.add("bob", hash)).isTrue();
+      assertThat(admin.add("bob", hash)).isFalse();
+      poll(Duration.ofSeconds(1), () -> sb.find("bob").result() != null);
+      assertThat(seenByB).containsEntry("bob", false);
+      assertThat(admin.setEnabled("bob", false)).isTrue();
+      poll(Duration.ofSeconds(1), () -> !sb.find("bob").result().enabled());
+      assertThat(seenByB).containsEntry("bob", true);
+      // A node restarting with a file that still lists the user enabled does not undo the change.
+      new HazelcastUserStore(hzB).start(List.of(new User("bob", hash, true))).stop();
+      assertThat(admin.list()).filteredOn(u -> u.name().equals("bob")).singleElement()
+          .satisfies(u -> assertThat(u.enabled()).isFalse());
+      assertThat(admin.remove("bob")).isTrue();
+      poll(Duration.ofSeconds(1), () -> sb.find("bob").result() == null);
+    } finally {
+      sa.stop();
+      sb.stop();
+    }
+  }
+
+  @Test
+  void sharedConfigReachesTheOtherMemberAndInvalidOnesAreRefused() throws Exception {
+    SharedConfig ca = new SharedConfig(hzA);
+    SharedConfig cb = new SharedConfig(hzB);
+    Map<String, String> got = new ConcurrentHashMap<>();
+    cb.watch((v, err) -> got.put("version", v == null ? "error" : v.version()));
+    try {
+      JsonObject good = new JsonObject().put("limits", new JsonObject().put("sessions-per-user", 7));
+      String version = ca.publish(good);
+      poll(Duration.ofSeconds(5), () -> version.equals(got.get("version")));
+      assertThat(cb.current().config().limits().sessionsPerUser()).isEqualTo(7);
+      JsonObject bad = new JsonObject().put("limits", new JsonObject().put("sessions-per-user", -1));
+      assertThatThrownBy(() -> ca.publish(bad)).isInstanceOf(ConfigException.class);
+      assertThat(cb.current().version()).isEqualTo(version);
+      cb.reportRunning(version);
+      assertThat(ca.running()).containsValue(version);
+    } finally {
+      cb.stop();
+    }
+  }
+}
