@@ -1,5 +1,6 @@
 package dev.vxsocks.proxy;
 
+import dev.vxsocks.auth.api.AuthAddresses;
 import dev.vxsocks.auth.api.AuthClient;
 import dev.vxsocks.config.IpLiterals;
 import dev.vxsocks.config.ProxyConfig;
@@ -57,6 +58,14 @@ public final class Socks5ProxyVerticle extends VerticleBase {
         .setReuseAddress(true)
         .setAcceptBacklog(4096));
     server.connectHandler(this::accept);
+    // A user disabled, removed or given a new password anywhere in the cluster: end their sessions here.
+    vertx.eventBus().<String>localConsumer(AuthAddresses.USER_REVOKED, m -> {
+      for (Socks5Session s : new ArrayList<>(sessions)) {
+        if (m.body() != null && m.body().equals(s.user())) {
+          s.finish("user revoked");
+        }
+      }
+    });
     sweepTimer = vertx.setPeriodic(SWEEP_MS, t -> {
       long now = System.nanoTime();
       for (Socks5Session s : new ArrayList<>(sessions)) {

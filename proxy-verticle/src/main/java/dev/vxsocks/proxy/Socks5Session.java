@@ -87,6 +87,11 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
     return id;
   }
 
+  /** The user name the client sent (null before or without username/password auth). */
+  String user() {
+    return user;
+  }
+
   /** Accept: client rules before a single byte is read. */
   void start() {
     socket.pause();
