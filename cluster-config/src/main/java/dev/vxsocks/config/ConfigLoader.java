@@ -31,11 +31,27 @@ public final class ConfigLoader {
 
   /** Reads and validates; the future fails with a {@link ConfigException} naming the key that is wrong. */
   public static Future<ProxyConfig> load(Vertx vertx, Path file) {
+    return loadEffectiveJson(vertx, file).map(ProxyConfig::fromJson);
+  }
+
+  /** The file's content with the environment and system-property overrides applied, not yet validated. */
+  public static Future<JsonObject> loadEffectiveJson(Vertx vertx, Path file) {
     return loadJson(vertx, file).map(json -> {
       Map<String, String> props = new HashMap<>();
       System.getProperties().forEach((k, v) -> props.put(k.toString(), v.toString()));
-      return ProxyConfig.fromJson(ConfigOverrides.apply(json, System.getenv(), props));
+      return ConfigOverrides.apply(json, System.getenv(), props);
     });
+  }
+
+  /** The version of a configuration document: the first 12 hex digits of the SHA-256 of its JSON encoding. */
+  public static String version(JsonObject json) {
+    try {
+      byte[] d = java.security.MessageDigest.getInstance("SHA-256")
+          .digest(json.encode().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return java.util.HexFormat.of().formatHex(d).substring(0, 12);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   /** The file's content as JSON, before overrides and validation. */

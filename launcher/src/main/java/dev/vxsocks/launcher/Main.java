@@ -6,6 +6,9 @@ import dev.vxsocks.config.PasswordHash;
 import dev.vxsocks.config.ProxyConfig;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.json.JsonObject;
+import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
+import dev.vxsocks.config.cluster.HazelcastSetup;
 
 import java.io.BufferedReader;
 import java.io.Console;
@@ -33,6 +36,12 @@ public final class Main {
       "usage: java -jar vxsocks.jar [run] [--config FILE] [--log-level LEVEL]",
       "       java -jar vxsocks.jar check-config [--config FILE]",
       "       java -jar vxsocks.jar hash-password [--iterations N]   (reads the password from the terminal or stdin)",
+      "       java -jar vxsocks.jar user add|passwd NAME [--hash HASH] [--config FILE]   (else reads the password)",
+      "       java -jar vxsocks.jar user disable|enable|remove NAME [--config FILE]",
+      "       java -jar vxsocks.jar user list [--config FILE]",
+      "       java -jar vxsocks.jar config apply FILE       roll FILE out to every node of the cluster it names",
+      "       java -jar vxsocks.jar config status [--config FILE]",
+      "  user and config join the running cluster named by the configuration's cluster section for a moment.",
       "",
       "  --config FILE     YAML configuration (default: $VXSOCKS_CONFIG, else the built-in loopback default)",
       "  --log-level LEVEL INFO (default), FINE for a line per handshake phase, WARNING for errors only",
@@ -56,6 +65,10 @@ public final class Main {
           return checkConfig(args, out, err);
         case "hash-password":
           return hashPassword(args, out, err);
+        case "user":
+          return Admin.user(args, out, err);
+        case "config":
+          return Admin.config(args, out, err);
         case "help":
         case "--help":
           out.println(USAGE);
@@ -75,27 +88,41 @@ public final class Main {
     String level = option(args, "--log-level");
     noMore(args);
     LogSetup.configure(level == null ? "INFO" : level.toUpperCase(java.util.Locale.ROOT));
-    Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
+    VertxOptions options = new VertxOptions().setPreferNativeTransport(true);
+    Vertx vertx = Vertx.vertx(options);
     try {
-      ProxyConfig cfg = ConfigLoader.load(vertx, config).await(30, TimeUnit.SECONDS);
-      if (cfg.auth().methods().contains(ProxyConfig.METHOD_USERNAME_PASSWORD) && cfg.users().isEmpty()) {
+      JsonObject json = ConfigLoader.loadEffectiveJson(vertx, config).await(30, TimeUnit.SECONDS);
+      ProxyConfig cfg = ProxyConfig.fromJson(json.copy());
+      if (cfg.auth().methods().contains(ProxyConfig.METHOD_USERNAME_PASSWORD) && cfg.users().isEmpty() && !cfg.cluster().enabled()) {
         LOG.warning("username-password auth is on but no user is configured: every login will fail");
       }
+      HazelcastClusterManager manager = null;
+      if (cfg.cluster().enabled()) {
+        vertx.close().await(30, TimeUnit.SECONDS);
+        manager = HazelcastSetup.clusterManager(cfg.cluster());
+        vertx = HazelcastSetup.clusteredVertx(options, cfg.cluster(), manager).await(120, TimeUnit.SECONDS);
+      }
+      Vertx running = vertx;
       int instances = VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE;
-      Node node = Node.start(vertx, cfg, instances).await(30, TimeUnit.SECONDS);
+      Node node = Node.start(vertx, cfg, ConfigLoader.version(json), instances,
+          manager == null ? null : manager.getHazelcastInstance()).await(60, TimeUnit.SECONDS);
       CompletableFuture<Void> closed = new CompletableFuture<>();
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-        LOG.info("vxsocks stopping: closing sessions and leaving");
-        vertx.close().onComplete(ar -> closed.complete(null));
+        LOG.info("vxsocks stopping: closing sessions" + (cfg.cluster().enabled() ? " and leaving the cluster" : ""));
+        running.close().onComplete(ar -> closed.complete(null));
         try {
-          closed.get(10, TimeUnit.SECONDS);
+          closed.get(20, TimeUnit.SECONDS);
         } catch (Exception ignored) {
           // exiting anyway
         }
       }, "vxsocks-shutdown"));
+      ProxyConfig c = node.config();
       LOG.info("vxsocks listening on " + hostPort(cfg.listen().host(), node.port()) + " (config " + ConfigLoader.describe(config)
-          + ", auth " + String.join("/", cfg.auth().methods()) + ", " + cfg.users().size() + " users, "
-          + cfg.rules().client().size() + " client rules, " + cfg.rules().request().size() + " request rules, "
+          + ", version " + node.version()
+          + (cfg.cluster().enabled() ? ", cluster " + cfg.cluster().name() + " member " + hostPort(cfg.cluster().host(), cfg.cluster().port())
+              + " of " + manager.getHazelcastInstance().getCluster().getMembers().size() : "")
+          + ", auth " + String.join("/", c.auth().methods()) + ", " + c.users().size() + " users, "
+          + c.rules().client().size() + " client rules, " + c.rules().request().size() + " request rules, "
           + instances + " event loops, transport " + (vertx.isNativeTransportEnabled() ? "native" : "nio") + ")");
       return awaitForever();
     } catch (ConfigException e) {
@@ -157,30 +184,8 @@ public final class Main {
         throw new UsageException("--iterations must be at least " + PasswordHash.MIN_ITERATIONS);
       }
     }
-    char[] password;
-    Console console = System.console();
-    if (console != null) {
-      password = console.readPassword("password: ");
-      char[] again = console.readPassword("again: ");
-      if (password == null || again == null || !Arrays.equals(password, again)) {
-        err.println("vxsocks: the passwords do not match");
-        return 1;
-      }
-    } else {
-      try {
-        String line = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
-        password = line == null ? new char[0] : line.toCharArray();
-      } catch (java.io.IOException e) {
-        err.println("vxsocks: cannot read the password from stdin: " + e.getMessage());
-        return 1;
-      }
-    }
-    if (password.length == 0) {
-      err.println("vxsocks: the password must not be empty");
-      return 1;
-    }
-    if (new String(password).getBytes(StandardCharsets.UTF_8).length > 255) {
-      err.println("vxsocks: the password is longer than the 255 bytes RFC 1929 allows");
+    char[] password = readPassword(err);
+    if (password == null) {
       return 1;
     }
     out.println(PasswordHash.create(password, iterations).encoded());
@@ -188,13 +193,44 @@ public final class Main {
     return 0;
   }
 
-  private static Path configPath(String option) {
+  /** The password from the terminal (asked twice) or one line of stdin; null (after a message) when unusable. */
+  static char[] readPassword(PrintStream err) {
+    char[] password;
+    Console console = System.console();
+    if (console != null) {
+      password = console.readPassword("password: ");
+      char[] again = console.readPassword("again: ");
+      if (password == null || again == null || !Arrays.equals(password, again)) {
+        err.println("vxsocks: the passwords do not match");
+        return null;
+      }
+    } else {
+      try {
+        String line = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+        password = line == null ? new char[0] : line.toCharArray();
+      } catch (java.io.IOException e) {
+        err.println("vxsocks: cannot read the password from stdin: " + e.getMessage());
+        return null;
+      }
+    }
+    if (password.length == 0) {
+      err.println("vxsocks: the password must not be empty");
+      return null;
+    }
+    if (new String(password).getBytes(StandardCharsets.UTF_8).length > 255) {
+      err.println("vxsocks: the password is longer than the 255 bytes RFC 1929 allows");
+      return null;
+    }
+    return password;
+  }
+
+  static Path configPath(String option) {
     String p = option != null ? option : System.getenv("VXSOCKS_CONFIG") != null ? System.getenv("VXSOCKS_CONFIG")
         : System.getProperty("vxsocks.config");
     return p == null ? null : Path.of(p);
   }
 
-  private static String option(List<String> args, String name) {
+  static String option(List<String> args, String name) {
     int i = args.indexOf(name);
     if (i < 0) {
       return null;
@@ -208,7 +244,7 @@ public final class Main {
     return v;
   }
 
-  private static void noMore(List<String> args) {
+  static void noMore(List<String> args) {
     if (!args.isEmpty()) {
       throw new UsageException("unexpected argument '" + args.get(0) + "'");
     }
@@ -218,7 +254,7 @@ public final class Main {
     return host.contains(":") ? "[" + host + "]:" + port : host + ":" + port;
   }
 
-  private static Throwable rootCause(Throwable t) {
+  static Throwable rootCause(Throwable t) {
     Throwable c = t;
     while (c.getCause() != null && c.getCause() != c) {
       c = c.getCause();

@@ -1,30 +1,95 @@
 package dev.vxsocks.launcher;
 
+import com.hazelcast.core.HazelcastInstance;
 import dev.vxsocks.auth.AuthVerticle;
 import dev.vxsocks.auth.InMemorySessionLimiter;
 import dev.vxsocks.auth.InMemoryUserStore;
+import dev.vxsocks.auth.cluster.HazelcastSessionLimiter;
+import dev.vxsocks.auth.cluster.HazelcastUserStore;
+import dev.vxsocks.auth.cluster.SharedConfig;
 import dev.vxsocks.config.ProxyConfig;
 import dev.vxsocks.proxy.ProxyServer;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 
+import java.util.logging.Logger;
+
 /** One running proxy node: the auth verticle and the connection verticles, deployed on a Vert.x instance. */
 public final class Node {
 
+  private static final Logger LOG = Logger.getLogger("dev.vxsocks.node");
+
   private final Vertx vertx;
   private final ProxyServer server;
+  private final ProxyConfig config;
+  private final String version;
 
-  private Node(Vertx vertx, ProxyServer server) {
+  private Node(Vertx vertx, ProxyServer server, ProxyConfig config, String version) {
     this.vertx = vertx;
     this.server = server;
+    this.config = config;
+    this.version = version;
   }
 
   /** Deploys the auth verticle first (the proxy asks it from its first connection on), then the proxy. */
   public static Future<Node> start(Vertx vertx, ProxyConfig config, int proxyInstances) {
-    AuthVerticle auth = new AuthVerticle(config, new InMemoryUserStore(config.users()), new InMemorySessionLimiter());
-    return vertx.deployVerticle(auth)
-        .compose(id -> ProxyServer.deploy(vertx, config, proxyInstances))
-        .map(server -> new Node(vertx, server));
+    return start(vertx, config, null, proxyInstances, null);
+  }
+
+  /**
+   * Starts a node. With {@code hz} null it is a single node (state in memory). With a Hazelcast member, users, session
+   * limits and the rolled-out configuration are cluster-wide: a configuration rolled out earlier with
+   * {@code config apply} replaces the file's shared parts (users, rules, limits, timeouts, auth) from the start, and
+   * later rollouts are applied to the auth verticle as they arrive. {@code fileVersion} is the version of the file's
+   * configuration, logged and reported when nothing was rolled out.
+   */
+  public static Future<Node> start(Vertx vertx, ProxyConfig config, String fileVersion, int proxyInstances,
+                                   HazelcastInstance hz) {
+    if (hz == null) {
+      AuthVerticle auth = new AuthVerticle(config, new InMemoryUserStore(config.users()), new InMemorySessionLimiter());
+      return vertx.deployVerticle(auth)
+          .compose(id -> ProxyServer.deploy(vertx, config, proxyInstances))
+          .map(server -> new Node(vertx, server, config, fileVersion));
+    }
+    record Parts(HazelcastUserStore users, HazelcastSessionLimiter limiter, SharedConfig shared,
+                 SharedConfig.Versioned current) {
+    }
+    return vertx.executeBlocking(() -> {
+      HazelcastUserStore users = new HazelcastUserStore(hz).start(config.users());
+      HazelcastSessionLimiter limiter = new HazelcastSessionLimiter(vertx, hz, config.cluster()).start();
+      SharedConfig shared = new SharedConfig(hz);
+      SharedConfig.Versioned current = null;
+      try {
+        current = shared.current();
+      } catch (RuntimeException unreadable) {
+        LOG.warning("config: the rolled-out configuration is unusable, running the file's: " + unreadable.getMessage());
+      }
+      return new Parts(users, limiter, shared, current);
+    }, false).compose(parts -> {
+      ProxyConfig effective = parts.current() == null ? config : config.withShared(parts.current().config());
+      String version = parts.current() == null ? fileVersion : parts.current().version();
+      AuthVerticle auth = new AuthVerticle(effective, parts.users(), parts.limiter());
+      return vertx.deployVerticle(auth)
+          .compose(id -> vertx.executeBlocking(() -> {
+            parts.shared().watch((next, err) -> {
+              if (err != null) {
+                LOG.warning("config: rolled-out configuration refused, keeping the current one: " + err.getMessage());
+                return;
+              }
+              auth.apply(config.withShared(next.config()));
+              LOG.info("config: now running version " + next.version()
+                  + " (rules and limits are live; timeouts, auth methods and listen need a restart)");
+              vertx.executeBlocking(() -> {
+                parts.shared().reportRunning(next.version());
+                return null;
+              }, false);
+            });
+            parts.shared().reportRunning(version);
+            return null;
+          }, false))
+          .compose(v -> ProxyServer.deploy(vertx, effective, proxyInstances))
+          .map(server -> new Node(vertx, server, effective, version));
+    });
   }
 
   public int port() {
@@ -37,5 +102,15 @@ public final class Node {
 
   public Vertx vertx() {
     return vertx;
+  }
+
+  /** The configuration the node started with (after a rolled-out one was applied). */
+  public ProxyConfig config() {
+    return config;
+  }
+
+  /** The version of the configuration the node started with. */
+  public String version() {
+    return version;
   }
 }

@@ -6,14 +6,11 @@ import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.map.IMap;
 import com.hazelcast.map.listener.EntryAddedListener;
 import com.hazelcast.map.listener.EntryUpdatedListener;
+import dev.vxsocks.config.ConfigLoader;
 import dev.vxsocks.config.ProxyConfig;
 import dev.vxsocks.config.cluster.HazelcastSetup;
 import io.vertx.core.json.JsonObject;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.UUID;
@@ -44,12 +41,7 @@ public final class SharedConfig {
   }
 
   public static String version(JsonObject json) {
-    try {
-      byte[] d = MessageDigest.getInstance("SHA-256").digest(json.encode().getBytes(StandardCharsets.UTF_8));
-      return HexFormat.of().formatHex(d).substring(0, 12);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return ConfigLoader.version(json);
   }
 
   /**

@@ -1,5 +1,6 @@
 package dev.vxsocks.config.cluster;
 
+import com.hazelcast.client.config.ClientConfig;
 import com.hazelcast.config.Config;
 import com.hazelcast.config.JoinConfig;
 import com.hazelcast.config.MapConfig;
@@ -80,6 +81,23 @@ public final class HazelcastSetup {
     cfg.addMapConfig(new MapConfig(SESSIONS_MAP).setBackupCount(1));
     cfg.addMapConfig(new MapConfig(USERS_MAP).setBackupCount(1));
     cfg.addMapConfig(new MapConfig(CONFIG_MAP).setBackupCount(1));
+    return cfg;
+  }
+
+  /**
+   * The configuration of a short-lived Hazelcast client (the {@code user} and {@code config} commands): it connects
+   * to the listed members, so it needs {@code cluster.members} whatever the join method, and gives up after
+   * {@code connectTimeoutMs} when no member answers. A client, unlike a lite member, is not a cluster member, so the
+   * nodes see no membership change when it comes and goes.
+   */
+  public static ClientConfig clientConfig(Cluster c, long connectTimeoutMs) {
+    ClientConfig cfg = new ClientConfig();
+    cfg.setClusterName(c.name());
+    cfg.setProperty("hazelcast.logging.type", "jdk");
+    cfg.setProperty("hazelcast.phone.home.enabled", "false");
+    cfg.setProperty("hazelcast.shutdownhook.enabled", "false");
+    cfg.getNetworkConfig().setAddresses(c.members());
+    cfg.getConnectionStrategyConfig().getConnectionRetryConfig().setClusterConnectTimeoutMillis(connectTimeoutMs);
     return cfg;
   }
 

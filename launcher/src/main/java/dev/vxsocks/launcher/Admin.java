@@ -1,0 +1,229 @@
+package dev.vxsocks.launcher;
+
+import com.hazelcast.cluster.Member;
+import com.hazelcast.client.HazelcastClient;
+import com.hazelcast.core.HazelcastInstance;
+import dev.vxsocks.auth.cluster.SharedConfig;
+import dev.vxsocks.auth.cluster.UserAdmin;
+import dev.vxsocks.config.ConfigException;
+import dev.vxsocks.config.ConfigLoader;
+import dev.vxsocks.config.PasswordHash;
+import dev.vxsocks.config.ProxyConfig;
+import dev.vxsocks.config.cluster.HazelcastSetup;
+import dev.vxsocks.launcher.Main.UsageException;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The {@code user} and {@code config} commands: they change a running cluster by connecting to it for a moment as a
+ * Hazelcast client (not a member: the nodes see no membership change), using the cluster section of the given
+ * configuration ({@code cluster.members} must list at least one running node), doing one map operation, and leaving.
+ * Every node sees the change through its entry listeners.
+ */
+final class Admin {
+
+  /** How long {@code config apply} waits for every node to report the new version (the bound). */
+  static final Duration ROLLOUT_WAIT = Duration.ofSeconds(5);
+  private static final Set<String> USER_ACTIONS = Set.of("add", "passwd", "disable", "enable", "remove", "list");
+  /** Held so the level set on it is not lost to garbage collection. */
+  private static final Logger HAZELCAST_LOG = Logger.getLogger("com.hazelcast");
+
+  private Admin() {
+  }
+
+  static int user(List<String> args, PrintStream out, PrintStream err) {
+    if (args.isEmpty() || !USER_ACTIONS.contains(args.get(0))) {
+      throw new UsageException("user needs one of " + String.join(", ", USER_ACTIONS.stream().sorted().toList()));
+    }
+    String action = args.remove(0);
+    Path config = Main.configPath(Main.option(args, "--config"));
+    String hash = Main.option(args, "--hash");
+    String name = null;
+    if (!action.equals("list")) {
+      if (args.isEmpty()) {
+        throw new UsageException("user " + action + " needs a user name");
+      }
+      name = args.remove(0);
+      if (name.isEmpty() || name.getBytes(StandardCharsets.UTF_8).length > 255) {
+        throw new UsageException("a user name is 1 to 255 bytes (RFC 1929)");
+      }
+    }
+    Main.noMore(args);
+    if (hash != null && !action.equals("add") && !action.equals("passwd")) {
+      throw new UsageException("--hash goes with user add or user passwd");
+    }
+    PasswordHash password = null;
+    try {
+      if (action.equals("add") || action.equals("passwd")) {
+        if (hash != null) {
+          password = PasswordHash.parse("--hash", hash);
+        } else {
+          char[] pw = Main.readPassword(err);
+          if (pw == null) {
+            return 1;
+          }
+          password = PasswordHash.create(pw, PasswordHash.DEFAULT_ITERATIONS);
+          Arrays.fill(pw, '\0');
+        }
+      }
+      ProxyConfig cfg = load(config);
+      String who = name;
+      PasswordHash pw = password;
+      return withCluster(cfg.cluster(), err, hz -> {
+        UserAdmin admin = new UserAdmin(hz);
+        boolean done;
+        switch (action) {
+          case "add": done = admin.add(who, pw); break;
+          case "passwd": done = admin.passwd(who, pw); break;
+          case "disable": done = admin.setEnabled(who, false); break;
+          case "enable": done = admin.setEnabled(who, true); break;
+          case "remove": done = admin.remove(who); break;
+          default:
+            for (ProxyConfig.User u : admin.list()) {
+              out.println(u.name() + (u.enabled() ? "" : " (disabled)"));
+            }
+            return 0;
+        }
+        if (!done) {
+          err.println("vxsocks: " + (action.equals("add") ? "user " + who + " already exists" : "no user " + who));
+          return 1;
+        }
+        out.println("ok: user " + action + " " + who);
+        return 0;
+      });
+    } catch (ConfigException e) {
+      err.println("vxsocks: config error: " + e.getMessage());
+      return 2;
+    }
+  }
+
+  static int config(List<String> args, PrintStream out, PrintStream err) {
+    if (args.isEmpty() || !(args.get(0).equals("apply") || args.get(0).equals("status"))) {
+      throw new UsageException("config needs apply FILE or status");
+    }
+    String action = args.remove(0);
+    try {
+      if (action.equals("status")) {
+        Path config = Main.configPath(Main.option(args, "--config"));
+        Main.noMore(args);
+        return withCluster(load(config).cluster(), err, hz -> {
+          SharedConfig.Versioned current = new SharedConfig(hz).current();
+          out.println("rolled out: " + (current == null ? "nothing (nodes run their files)" : current.version()));
+          new SharedConfig(hz).running().forEach((member, version) -> out.println(member + " " + version));
+          return 0;
+        });
+      }
+      if (args.isEmpty()) {
+        throw new UsageException("config apply needs a FILE");
+      }
+      Path file = Path.of(args.remove(0));
+      Main.noMore(args);
+      JsonObject document;
+      ProxyConfig cfg;
+      Vertx vertx = Vertx.vertx();
+      try {
+        // The document rolled out is the file as written; this process's overrides only pick the cluster to join.
+        document = ConfigLoader.loadJson(vertx, file).await(30, TimeUnit.SECONDS);
+        ProxyConfig.fromJson(document.copy());
+        cfg = ConfigLoader.load(vertx, file).await(30, TimeUnit.SECONDS);
+      } finally {
+        vertx.close();
+      }
+      ProxyConfig applied = ProxyConfig.fromJson(document.copy());
+      return withCluster(cfg.cluster(), err, hz -> {
+        SharedConfig shared = new SharedConfig(hz);
+        UserAdmin admin = new UserAdmin(hz);
+        int changed = 0;
+        for (ProxyConfig.User u : applied.users()) {
+          changed += admin.put(u) ? 1 : 0;
+        }
+        String version = shared.publish(document);
+        out.println("published version " + version + " (" + changed + " of " + applied.users().size() + " users changed)");
+        long deadline = System.nanoTime() + ROLLOUT_WAIT.toNanos();
+        Map<String, String> running = shared.running();
+        while (!running.values().stream().allMatch(version::equals) && System.nanoTime() - deadline < 0) {
+          sleep(100);
+          running = shared.running();
+        }
+        running.forEach((member, v) -> out.println(member + " " + v));
+        if (!running.values().stream().allMatch(version::equals)) {
+          err.println("vxsocks: not every node reported version " + version + " within " + ROLLOUT_WAIT.toSeconds() + " s");
+          return 1;
+        }
+        return 0;
+      });
+    } catch (ConfigException e) {
+      err.println("vxsocks: config error: " + e.getMessage());
+      return 2;
+    } catch (UsageException e) {
+      throw e;
+    } catch (Exception e) {
+      err.println("vxsocks: " + Main.rootCause(e));
+      return 1;
+    }
+  }
+
+  private static ProxyConfig load(Path config) {
+    Vertx vertx = Vertx.vertx();
+    try {
+      return ConfigLoader.load(vertx, config).await(30, TimeUnit.SECONDS);
+    } catch (ConfigException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new ConfigException("config", String.valueOf(Main.rootCause(e).getMessage()));
+    } finally {
+      vertx.close();
+    }
+  }
+
+  /** How long the command line tries to reach a member before giving up. */
+  static final long CONNECT_TIMEOUT_MS = 10_000;
+
+  /** Connects to the cluster as a client, runs {@code action}, disconnects. */
+  static int withCluster(ProxyConfig.Cluster c, PrintStream err, Function<HazelcastInstance, Integer> action) {
+    if (!c.enabled()) {
+      err.println("vxsocks: the configuration has no enabled cluster section (cluster.enabled: true): no cluster to change");
+      return 2;
+    }
+    HAZELCAST_LOG.setLevel(Level.SEVERE);
+    HazelcastInstance hz;
+    try {
+      hz = HazelcastClient.newHazelcastClient(HazelcastSetup.clientConfig(c, CONNECT_TIMEOUT_MS));
+    } catch (RuntimeException unreachable) {
+      err.println("vxsocks: no running vxsocks node reachable at " + String.join(", ", c.members()) + ": "
+          + Main.rootCause(unreachable).getMessage());
+      return 1;
+    }
+    try {
+      if (hz.getCluster().getMembers().stream().allMatch(Member::isLiteMember)) {
+        err.println("vxsocks: no running vxsocks node found at " + String.join(", ", c.members()));
+        return 1;
+      }
+      return action.apply(hz);
+    } finally {
+      hz.shutdown();
+    }
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted");
+    }
+  }
+}

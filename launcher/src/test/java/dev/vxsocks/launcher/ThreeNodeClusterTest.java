@@ -1,0 +1,415 @@
+package dev.vxsocks.launcher;
+
+import dev.vxsocks.config.PasswordHash;
+import io.vertx.core.Vertx;
+import io.vertx.core.net.NetServer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Three proxy nodes as separate JVMs ({@code Main run}, started here with this module's test class path), joined over
+ * TCP/IP on 127.0.0.1 with multicast off under a cluster name of their own. Each scenario of issue 4 in order: exact
+ * limits under a race, users added and disabled through the command line, a rule rolled out with
+ * {@code config apply}, and finally a node killed with kill -9 whose sessions must stop counting. Every wait polls
+ * with the issue's own bound as deadline.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@Timeout(value = 180, unit = TimeUnit.SECONDS)
+class ThreeNodeClusterTest {
+
+  private static final int LIMIT = 5;
+  private static final String ALICE_PW = "alice-pw";
+  private static final String BOB_PW = "bob-pw";
+  private static final Path DIR = Path.of("target", "three-node-test");
+  private static final List<String> JVM_FLAGS = List.of("-Xss512k", "-Xmx256m", "-XX:+UseSerialGC",
+      "-XX:TieredStopAtLevel=1", "--add-opens", "java.base/java.lang=ALL-UNNAMED", "--add-opens",
+      "java.base/java.nio=ALL-UNNAMED", "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED");
+
+  private static final List<Process> nodes = new ArrayList<>();
+  private static final int[] socksPorts = new int[3];
+  private static Path config;
+  private static String cluster;
+  private static Vertx targets;
+  private static NetServer target;
+  private static NetServer deniedTarget;
+
+  @BeforeAll
+  static void startCluster() throws Exception {
+    Files.createDirectories(DIR);
+    targets = Vertx.vertx();
+    target = sink();
+    deniedTarget = sink();
+    int[] hzPorts = new int[3];
+    for (int i = 0; i < 3; i++) {
+      socksPorts[i] = freePort();
+      hzPorts[i] = freePort();
+    }
+    cluster = "it-" + UUID.randomUUID();
+    String aliceHash = PasswordHash.create(ALICE_PW.toCharArray(), PasswordHash.MIN_ITERATIONS).encoded();
+    config = DIR.resolve("cluster.yaml");
+    Files.writeString(config, yaml(aliceHash, hzPorts, false));
+    Files.writeString(DIR.resolve("rollout.yaml"), yaml(aliceHash, hzPorts, true));
+    for (int i = 0; i < 3; i++) {
+      List<String> cmd = new ArrayList<>();
+      cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+      cmd.addAll(JVM_FLAGS);
+      cmd.add("-Dvxsocks.listen.port=" + socksPorts[i]);
+      cmd.add("-Dvxsocks.cluster.port=" + hzPorts[i]);
+      cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "run", "--config",
+          config.toString()));
+      ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+          .redirectOutput(DIR.resolve("node-" + i + ".log").toFile());
+      pb.environment().keySet().removeIf(k -> k.startsWith("VXSOCKS_"));
+      nodes.add(pb.start());
+    }
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> nodes.forEach(Process::destroyForcibly)));
+    for (int i = 0; i < 3; i++) {
+      int n = i;
+      poll(Duration.ofSeconds(120), () -> log(n).contains("vxsocks listening on") || !nodes.get(n).isAlive());
+      assertThat(nodes.get(n).isAlive()).as("node %d is running; its log:%n%s", n, log(n)).isTrue();
+    }
+    // Everyone sees everyone: alice authenticates on each node.
+    for (int port : socksPorts) {
+      poll(Duration.ofSeconds(30), () -> authStatus(port, "alice", ALICE_PW) == 0);
+    }
+  }
+
+  private static String yaml(String aliceHash, int[] hzPorts, boolean denyRule) {
+    return String.join("\n",
+        "listen: { host: 127.0.0.1, port: 1080 }",
+        "auth: { methods: [username-password] }",
+        "users:",
+        "  - { name: alice, password: \"" + aliceHash + "\" }",
+        "rules:",
+        "  request:",
+        denyRule ? "    - { action: deny, to: [\"127.0.0.1\"], ports: [\"" + deniedTarget.actualPort() + "\"] }" : "",
+        "    - { action: allow, to: [\"127.0.0.1\"] }",
+        "limits: { sessions-per-user: " + LIMIT + " }",
+        "cluster:",
+        "  enabled: true",
+        "  name: " + cluster,
+        "  members: [\"127.0.0.1:" + hzPorts[0] + "\", \"127.0.0.1:" + hzPorts[1] + "\", \"127.0.0.1:" + hzPorts[2] + "\"]",
+        "  host: 127.0.0.1",
+        "  port: " + hzPorts[0],
+        "  join-wait: 0s",
+        "");
+  }
+
+  @AfterAll
+  static void stopCluster() throws Exception {
+    for (Process p : nodes) {
+      p.destroy();
+    }
+    for (Process p : nodes) {
+      if (!p.waitFor(20, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+      }
+    }
+    if (targets != null) {
+      targets.close().await(10, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  @Order(1)
+  void limitIsExactUnderARaceAcrossThreeNodes() throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(24);
+    List<Future<Socket>> attempts = new ArrayList<>();
+    try {
+      for (int i = 0; i < 200; i++) {
+        int port = socksPorts[i % 3];
+        attempts.add(pool.submit(() -> connect(port, "alice", ALICE_PW, target.actualPort())));
+      }
+      List<Socket> open = new ArrayList<>();
+      int refused = 0;
+      for (Future<Socket> f : attempts) {
+        Socket s = f.get(60, TimeUnit.SECONDS);
+        if (s != null) {
+          open.add(s);
+        } else {
+          refused++;
+        }
+      }
+      assertThat(open).hasSize(LIMIT);
+      assertThat(refused).isEqualTo(200 - LIMIT);
+      for (Socket s : open) {
+        s.close();
+      }
+      // Closing frees the slots: LIMIT new sessions fit again, spread over the nodes.
+      List<Socket> again = new ArrayList<>();
+      long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+      while (again.size() < LIMIT && System.nanoTime() - deadline < 0) {
+        Socket s = connect(socksPorts[again.size() % 3], "alice", ALICE_PW, target.actualPort());
+        if (s != null) {
+          again.add(s);
+        } else {
+          Thread.sleep(50);
+        }
+      }
+      assertThat(again).hasSize(LIMIT);
+      assertThat(connect(socksPorts[0], "alice", ALICE_PW, target.actualPort())).isNull();
+      for (Socket s : again) {
+        s.close();
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
+  @Order(2)
+  void userAddedThroughTheCommandLineWorksOnEveryNodeWithinOneSecond() throws Exception {
+    assertThat(authStatus(socksPorts[1], "bob", BOB_PW)).isNotZero();
+    String bobHash = PasswordHash.create(BOB_PW.toCharArray(), PasswordHash.MIN_ITERATIONS).encoded();
+    assertThat(cli("user", "add", "bob", "--hash", bobHash, "--config", config.toString())).isZero();
+    long deadline = System.nanoTime() + Duration.ofSeconds(1).toNanos();
+    for (int port : socksPorts) {
+      while (authStatus(port, "bob", BOB_PW) != 0) {
+        assertThat(System.nanoTime() - deadline).as("bob accepted on port %d within 1 s", port).isNegative();
+        Thread.sleep(20);
+      }
+    }
+  }
+
+  @Test
+  @Order(3)
+  void disabledUserIsRefusedEverywhereAndLosesOpenSessions() throws Exception {
+    Socket onNode2 = connect(socksPorts[1], "bob", BOB_PW, target.actualPort());
+    Socket onNode3 = connect(socksPorts[2], "bob", BOB_PW, target.actualPort());
+    assertThat(onNode2).isNotNull();
+    assertThat(onNode3).isNotNull();
+    assertThat(cli("user", "disable", "bob", "--config", config.toString())).isZero();
+    long deadline = System.nanoTime() + Duration.ofSeconds(1).toNanos();
+    assertThat(closedBy(onNode2, deadline)).as("bob's session on node 2 closed within 1 s").isTrue();
+    assertThat(closedBy(onNode3, deadline)).as("bob's session on node 3 closed within 1 s").isTrue();
+    for (int port : socksPorts) {
+      assertThat(authStatus(port, "bob", BOB_PW)).as("bob refused on %d", port).isNotZero();
+    }
+    // Alice is untouched.
+    Socket alice = connect(socksPorts[0], "alice", ALICE_PW, target.actualPort());
+    assertThat(alice).isNotNull();
+    alice.close();
+  }
+
+  @Test
+  @Order(4)
+  void configApplyChangesARuleOnEveryNode() throws Exception {
+    for (int port : socksPorts) {
+      assertThat(connectReply(port, "alice", ALICE_PW, deniedTarget.actualPort())).isZero();
+    }
+    // Refused before anything changes: an invalid file.
+    Path broken = DIR.resolve("broken.yaml");
+    Files.writeString(broken, Files.readString(DIR.resolve("rollout.yaml")).replace("sessions-per-user: " + LIMIT,
+        "sessions-per-user: -1"));
+    assertThat(cli("config", "apply", broken.toString())).isEqualTo(2);
+    // The command returns once every node reported the new version (at most 5 s).
+    assertThat(cli("config", "apply", DIR.resolve("rollout.yaml").toString())).isZero();
+    for (int port : socksPorts) {
+      assertThat(connectReply(port, "alice", ALICE_PW, deniedTarget.actualPort())).as("port %d", port).isEqualTo(2);
+      Socket allowed = connect(port, "alice", ALICE_PW, target.actualPort());
+      assertThat(allowed).isNotNull();
+      allowed.close();
+    }
+  }
+
+  @Test
+  @Order(5)
+  void sessionsOfANodeKilledWithKill9StopCountingWithinTenSeconds() throws Exception {
+    List<Socket> onNode3 = new ArrayList<>();
+    for (int i = 0; i < LIMIT; i++) {
+      Socket s = null;
+      long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+      while (s == null && System.nanoTime() - deadline < 0) {
+        s = connect(socksPorts[2], "alice", ALICE_PW, target.actualPort());
+        if (s == null) {
+          Thread.sleep(50); // an earlier test's slot may still be on its way back
+        }
+      }
+      assertThat(s).isNotNull();
+      onNode3.add(s);
+    }
+    assertThat(connect(socksPorts[0], "alice", ALICE_PW, target.actualPort())).isNull();
+    nodes.get(2).destroyForcibly();
+    assertThat(nodes.get(2).waitFor(10, TimeUnit.SECONDS)).isTrue();
+    List<Socket> onNode1 = new ArrayList<>();
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (onNode1.size() < LIMIT && System.nanoTime() - deadline < 0) {
+      Socket s = connect(socksPorts[onNode1.size() % 2], "alice", ALICE_PW, target.actualPort());
+      if (s != null) {
+        onNode1.add(s);
+      } else {
+        Thread.sleep(100);
+      }
+    }
+    assertThat(onNode1).as("sessions granted after node 3 died").hasSize(LIMIT);
+    for (Socket s : onNode1) {
+      s.close();
+    }
+    for (Socket s : onNode3) {
+      s.close();
+    }
+  }
+
+  // --- helpers ------------------------------------------------------------------------------------------------------
+
+  private static int cli(String... args) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int code = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+    System.out.println("cli " + String.join(" ", args) + " -> " + code + "\n" + out + err);
+    return code;
+  }
+
+  /**
+   * A target that reads and discards, and closes its side once the client's side is done: a session ends (and gives
+   * its slot back) when the SOCKS client closes, instead of waiting in half-close.
+   */
+  private static NetServer sink() throws Exception {
+    return targets.createNetServer().connectHandler(socket -> {
+      socket.handler(data -> { });
+      socket.endHandler(v -> socket.close());
+    }).listen(0, "127.0.0.1").await(10, TimeUnit.SECONDS);
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    }
+  }
+
+  private static String log(int node) {
+    try {
+      return Files.readString(DIR.resolve("node-" + node + ".log"));
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
+  private static void poll(Duration within, BooleanSupplier condition) throws InterruptedException {
+    long deadline = System.nanoTime() + within.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() - deadline > 0) {
+        throw new AssertionError("condition not met within " + within);
+      }
+      Thread.sleep(100);
+    }
+  }
+
+  /** RFC 1929 status after greeting and sub-negotiation (0 = accepted), or -1 when the proxy gave none. */
+  private static int authStatus(int port, String user, String password) {
+    try (Socket s = new Socket()) {
+      return authenticate(s, port, user, password);
+    } catch (IOException e) {
+      return -1;
+    }
+  }
+
+  private static int authenticate(Socket s, int port, String user, String password) throws IOException {
+    s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 10_000);
+    s.setSoTimeout(15_000);
+    OutputStream out = s.getOutputStream();
+    DataInputStream in = new DataInputStream(s.getInputStream());
+    out.write(new byte[] {5, 1, 2});
+    byte[] method = new byte[2];
+    in.readFully(method);
+    if (method[1] != 2) {
+      return -1;
+    }
+    byte[] u = user.getBytes(StandardCharsets.UTF_8);
+    byte[] p = password.getBytes(StandardCharsets.UTF_8);
+    ByteArrayOutputStream auth = new ByteArrayOutputStream();
+    auth.write(1);
+    auth.write(u.length);
+    auth.write(u);
+    auth.write(p.length);
+    auth.write(p);
+    out.write(auth.toByteArray());
+    byte[] status = new byte[2];
+    in.readFully(status);
+    return status[1] & 0xff;
+  }
+
+  /** The reply code of a CONNECT to 127.0.0.1:{@code targetPort}; -1 when authentication failed. Closes. */
+  private static int connectReply(int port, String user, String password, int targetPort) throws IOException {
+    try (Socket s = new Socket()) {
+      return request(s, port, user, password, targetPort);
+    }
+  }
+
+  /** An open relayed session, or null when the proxy refused (the socket is then closed). */
+  private static Socket connect(int port, String user, String password, int targetPort) throws IOException {
+    Socket s = new Socket();
+    try {
+      int reply = request(s, port, user, password, targetPort);
+      if (reply == 0) {
+        return s;
+      }
+      if (reply != 2) {
+        System.out.println("connect via " + port + ": reply " + reply);
+      }
+    } catch (IOException e) {
+      System.out.println("connect via " + port + ": " + e); // refused or closed: counted as not open
+    }
+    s.close();
+    return null;
+  }
+
+  private static int request(Socket s, int port, String user, String password, int targetPort) throws IOException {
+    if (authenticate(s, port, user, password) != 0) {
+      return -1;
+    }
+    s.getOutputStream().write(new byte[] {5, 1, 0, 1, 127, 0, 0, 1, (byte) (targetPort >> 8), (byte) targetPort});
+    byte[] reply = new byte[10];
+    new DataInputStream(s.getInputStream()).readFully(reply);
+    return reply[1] & 0xff;
+  }
+
+  /** True when the proxy closed {@code s} before {@code deadlineNanos}. */
+  private static boolean closedBy(Socket s, long deadlineNanos) throws IOException {
+    s.setSoTimeout(50);
+    InputStream in = s.getInputStream();
+    while (System.nanoTime() - deadlineNanos < 0) {
+      try {
+        if (in.read() < 0) {
+          return true;
+        }
+      } catch (SocketTimeoutException stillOpen) {
+        // keep polling
+      } catch (IOException reset) {
+        return true;
+      }
+    }
+    return false;
+  }
+}
