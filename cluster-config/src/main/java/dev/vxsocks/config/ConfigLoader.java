@@ -36,14 +36,20 @@ public final class ConfigLoader {
 
   /** The file's content with the environment and system-property overrides applied, not yet validated. */
   public static Future<JsonObject> loadEffectiveJson(Vertx vertx, Path file) {
-    return loadJson(vertx, file).map(json -> {
-      Map<String, String> props = new HashMap<>();
-      System.getProperties().forEach((k, v) -> props.put(k.toString(), v.toString()));
-      return ConfigOverrides.apply(json, System.getenv(), props);
-    });
+    return loadJson(vertx, file).map(ConfigLoader::applyOverrides);
   }
 
-  /** The version of a configuration document: the first 12 hex digits of the SHA-256 of its JSON encoding. */
+  /** Applies this process's {@code VXSOCKS_*} variables and {@code vxsocks.*} properties to {@code json}, in place. */
+  public static JsonObject applyOverrides(JsonObject json) {
+    Map<String, String> props = new HashMap<>();
+    System.getProperties().forEach((k, v) -> props.put(k.toString(), v.toString()));
+    return ConfigOverrides.apply(json, System.getenv(), props);
+  }
+
+  /**
+   * The version of a configuration document: the first 12 hex digits of the SHA-256 of its JSON encoding. Nodes
+   * take it from the file as written (before overrides), so nodes sharing one file report one version.
+   */
   public static String version(JsonObject json) {
     try {
       byte[] d = java.security.MessageDigest.getInstance("SHA-256")

@@ -91,8 +91,9 @@ public final class Main {
     VertxOptions options = new VertxOptions().setPreferNativeTransport(true);
     Vertx vertx = Vertx.vertx(options);
     try {
-      JsonObject json = ConfigLoader.loadEffectiveJson(vertx, config).await(30, TimeUnit.SECONDS);
-      ProxyConfig cfg = ProxyConfig.fromJson(json.copy());
+      JsonObject file = ConfigLoader.loadJson(vertx, config).await(30, TimeUnit.SECONDS);
+      String version = ConfigLoader.version(file);
+      ProxyConfig cfg = ProxyConfig.fromJson(ConfigLoader.applyOverrides(file.copy()));
       if (cfg.auth().methods().contains(ProxyConfig.METHOD_USERNAME_PASSWORD) && cfg.users().isEmpty() && !cfg.cluster().enabled()) {
         LOG.warning("username-password auth is on but no user is configured: every login will fail");
       }
@@ -104,7 +105,7 @@ public final class Main {
       }
       Vertx running = vertx;
       int instances = VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE;
-      Node node = Node.start(vertx, cfg, ConfigLoader.version(json), instances,
+      Node node = Node.start(vertx, cfg, version, instances,
           manager == null ? null : manager.getHazelcastInstance()).await(60, TimeUnit.SECONDS);
       CompletableFuture<Void> closed = new CompletableFuture<>();
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {

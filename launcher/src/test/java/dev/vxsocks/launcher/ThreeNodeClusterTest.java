@@ -54,7 +54,9 @@ class ThreeNodeClusterTest {
   private static final Path DIR = Path.of("target", "three-node-test");
   private static final List<String> JVM_FLAGS = List.of("-Xss512k", "-Xmx256m", "-XX:+UseSerialGC",
       "-XX:TieredStopAtLevel=1", "--add-opens", "java.base/java.lang=ALL-UNNAMED", "--add-opens",
-      "java.base/java.nio=ALL-UNNAMED", "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED");
+      "java.base/java.nio=ALL-UNNAMED", "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "--add-opens",
+      "java.management/sun.management=ALL-UNNAMED", "--add-opens", "jdk.management/com.sun.management.internal=ALL-UNNAMED",
+      "--add-exports", "java.base/jdk.internal.ref=ALL-UNNAMED");
 
   private static final List<Process> nodes = new ArrayList<>();
   private static final int[] socksPorts = new int[3];

@@ -3,6 +3,10 @@ package dev.vxsocks.auth.cluster;
 import com.hazelcast.core.Hazelcast;
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.map.IMap;
+import dev.vxsocks.auth.AuthVerticle;
+import dev.vxsocks.auth.InMemoryUserStore;
+import dev.vxsocks.auth.api.AuthClient;
+import dev.vxsocks.auth.api.AuthUnavailableException;
 import dev.vxsocks.config.ConfigException;
 import dev.vxsocks.config.PasswordHash;
 import dev.vxsocks.config.ProxyConfig;
@@ -212,6 +216,30 @@ class TwoMemberClusterTest {
     allow.close(lease);
     // Unlimited sessions never touch the store, so they pass whatever its state.
     assertThat(refuse.open("u", "127.0.0.1", 0, 0).await(10, TimeUnit.SECONDS)).isNotNull();
+  }
+
+  /** Through the auth verticle: the proxy gets an AuthUnavailableException, which it answers with 0x01. */
+  @Test
+  void refusedOpenReachesTheProxyAsAnInfrastructureFailure() throws Exception {
+    int port = freePort();
+    HazelcastInstance lone = Hazelcast.newHazelcastInstance(HazelcastSetup.hazelcastConfig(
+        cluster("lone-" + UUID.randomUUID(), port, List.of("127.0.0.1:" + port), true), false));
+    Vertx plain = Vertx.vertx();
+    try {
+      ProxyConfig config = ProxyConfig.fromJson(new JsonObject().put("limits", new JsonObject().put("sessions-per-user", 1)));
+      HazelcastSessionLimiter limiter = new HazelcastSessionLimiter(plain, lone, true, Duration.ofMillis(500));
+      plain.deployVerticle(new AuthVerticle(config, new InMemoryUserStore(List.of()), limiter)).await(10, TimeUnit.SECONDS);
+      AuthClient client = new AuthClient(plain, Duration.ofSeconds(10));
+      assertThat(client.openSession("u", "127.0.0.1").await(10, TimeUnit.SECONDS).allowed()).isTrue();
+      lone.getLifecycleService().terminate();
+      assertThatThrownBy(() -> client.openSession("u", "127.0.0.1").await(10, TimeUnit.SECONDS))
+          .isInstanceOf(AuthUnavailableException.class).hasMessageContaining("cluster session store unreachable");
+    } finally {
+      plain.close().await(10, TimeUnit.SECONDS);
+      if (lone.getLifecycleService().isRunning()) {
+        lone.getLifecycleService().terminate();
+      }
+    }
   }
 
   @Test
