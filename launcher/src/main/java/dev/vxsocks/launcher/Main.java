@@ -32,8 +32,10 @@ import java.util.logging.Logger;
 public final class Main {
 
   private static final Logger LOG = Logger.getLogger("dev.vxsocks.node");
+  /** How often {@code run --watch} re-reads the file. */
+  static final java.time.Duration FILE_SCAN_PERIOD = java.time.Duration.ofSeconds(1);
   static final String USAGE = String.join("\n",
-      "usage: java -jar vxsocks.jar [run] [--config FILE] [--log-level LEVEL]",
+      "usage: java -jar vxsocks.jar [run] [--config FILE] [--log-level LEVEL] [--watch]",
       "       java -jar vxsocks.jar check-config [--config FILE]",
       "       java -jar vxsocks.jar hash-password [--iterations N]   (reads the password from the terminal or stdin)",
       "       java -jar vxsocks.jar user add|passwd NAME [--hash HASH] [--config FILE]   (else reads the password)",
@@ -45,6 +47,7 @@ public final class Main {
       "",
       "  --config FILE     YAML configuration (default: $VXSOCKS_CONFIG, else the built-in loopback default)",
       "  --log-level LEVEL INFO (default), FINE for a line per handshake phase, WARNING for errors only",
+      "  --watch           single node: re-read FILE every second and apply users, rules and limits",
       "  Settings can be overridden with VXSOCKS_* environment variables or -Dvxsocks.* properties (see README).");
 
   private Main() {
@@ -86,7 +89,11 @@ public final class Main {
   private static int runNode(List<String> args, PrintStream err) {
     Path config = configPath(option(args, "--config"));
     String level = option(args, "--log-level");
+    boolean watch = args.remove("--watch");
     noMore(args);
+    if (watch && config == null) {
+      throw new UsageException("--watch needs a configuration file (--config FILE)");
+    }
     LogSetup.configure(level == null ? "INFO" : level.toUpperCase(java.util.Locale.ROOT));
     VertxOptions options = new VertxOptions().setPreferNativeTransport(true);
     Vertx vertx = Vertx.vertx(options);
@@ -96,6 +103,10 @@ public final class Main {
       ProxyConfig cfg = ProxyConfig.fromJson(ConfigLoader.applyOverrides(file.copy()));
       if (cfg.auth().methods().contains(ProxyConfig.METHOD_USERNAME_PASSWORD) && cfg.users().isEmpty() && !cfg.cluster().enabled()) {
         LOG.warning("username-password auth is on but no user is configured: every login will fail");
+      }
+      if (watch && cfg.cluster().enabled()) {
+        throw new ConfigException("cluster.enabled", "--watch is for a single node; in a cluster roll changes out with"
+            + " 'config apply FILE'");
       }
       HazelcastClusterManager manager = null;
       if (cfg.cluster().enabled()) {
@@ -107,6 +118,9 @@ public final class Main {
       int instances = VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE;
       Node node = Node.start(vertx, cfg, version, instances,
           manager == null ? null : manager.getHazelcastInstance()).await(60, TimeUnit.SECONDS);
+      if (watch) {
+        FileWatch.start(vertx, config, node, FILE_SCAN_PERIOD).await(30, TimeUnit.SECONDS);
+      }
       CompletableFuture<Void> closed = new CompletableFuture<>();
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
         LOG.info("vxsocks stopping: closing sessions" + (cfg.cluster().enabled() ? " and leaving the cluster" : ""));
@@ -124,7 +138,8 @@ public final class Main {
               + " of " + manager.getHazelcastInstance().getCluster().getMembers().size() : "")
           + ", auth " + String.join("/", c.auth().methods()) + ", " + c.users().size() + " users, "
           + c.rules().client().size() + " client rules, " + c.rules().request().size() + " request rules, "
-          + instances + " event loops, transport " + (vertx.isNativeTransportEnabled() ? "native" : "nio") + ")");
+          + instances + " event loops, transport " + (vertx.isNativeTransportEnabled() ? "native" : "nio")
+          + (watch ? ", watching the file" : "") + ")");
       return awaitForever();
     } catch (ConfigException e) {
       err.println("vxsocks: config error: " + e.getMessage());

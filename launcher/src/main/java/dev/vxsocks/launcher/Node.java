@@ -22,13 +22,19 @@ public final class Node {
   private final Vertx vertx;
   private final ProxyServer server;
   private final ProxyConfig config;
-  private final String version;
+  private final AuthVerticle auth;
+  /** The single node's user store; null in a cluster, whose users change through the cluster-wide map. */
+  private final InMemoryUserStore localUsers;
+  private volatile String version;
 
-  private Node(Vertx vertx, ProxyServer server, ProxyConfig config, String version) {
+  private Node(Vertx vertx, ProxyServer server, ProxyConfig config, String version, AuthVerticle auth,
+               InMemoryUserStore localUsers) {
     this.vertx = vertx;
     this.server = server;
     this.config = config;
     this.version = version;
+    this.auth = auth;
+    this.localUsers = localUsers;
   }
 
   /** Deploys the auth verticle first (the proxy asks it from its first connection on), then the proxy. */
@@ -46,10 +52,11 @@ public final class Node {
   public static Future<Node> start(Vertx vertx, ProxyConfig config, String fileVersion, int proxyInstances,
                                    HazelcastInstance hz) {
     if (hz == null) {
-      AuthVerticle auth = new AuthVerticle(config, new InMemoryUserStore(config.users()), new InMemorySessionLimiter());
+      InMemoryUserStore users = new InMemoryUserStore(config.users());
+      AuthVerticle auth = new AuthVerticle(config, users, new InMemorySessionLimiter());
       return vertx.deployVerticle(auth)
           .compose(id -> ProxyServer.deploy(vertx, config, proxyInstances))
-          .map(server -> new Node(vertx, server, config, fileVersion));
+          .map(server -> new Node(vertx, server, config, fileVersion, auth, users));
     }
     record Parts(HazelcastUserStore users, HazelcastSessionLimiter limiter, SharedConfig shared,
                  SharedConfig.Versioned current) {
@@ -88,8 +95,21 @@ public final class Node {
             return null;
           }, false))
           .compose(v -> ProxyServer.deploy(vertx, effective, proxyInstances))
-          .map(server -> new Node(vertx, server, effective, version));
+          .map(server -> new Node(vertx, server, effective, version, auth, null));
     });
+  }
+
+  /**
+   * A single node's configuration file changed: users, rules and limits take effect now (a revoked user's sessions
+   * are closed); timeouts, auth methods and listen wait for a restart. Not for cluster nodes (use config apply).
+   */
+  public void reload(ProxyConfig next, String nextVersion) {
+    if (localUsers == null) {
+      throw new IllegalStateException("a cluster node takes configuration changes from config apply");
+    }
+    localUsers.replaceAll(next.users());
+    auth.apply(config.withShared(next));
+    version = nextVersion;
   }
 
   public int port() {

@@ -1,0 +1,87 @@
+package dev.vxsocks.launcher;
+
+import dev.vxsocks.auth.api.AuthAddresses;
+import dev.vxsocks.auth.api.AuthClient;
+import dev.vxsocks.auth.api.AuthorizeRequest;
+import dev.vxsocks.config.ConfigLoader;
+import dev.vxsocks.config.PasswordHash;
+import dev.vxsocks.config.ProxyConfig;
+import io.vertx.core.Vertx;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** {@code run --watch} on a single node: an edit applies within the 5 s; an invalid edit changes nothing. */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class FileWatchTest {
+
+  private final Vertx vertx = Vertx.vertx();
+
+  @AfterEach
+  void close() throws Exception {
+    vertx.close().await(10, TimeUnit.SECONDS);
+  }
+
+  private static String yaml(String hash, boolean aliceEnabled, boolean denyPort9, String perUser) {
+    return String.join("\n",
+        "listen: { host: 127.0.0.1, port: 0 }",
+        "auth: { methods: [username-password] }",
+        "users:",
+        "  - { name: alice, password: \"" + hash + "\", enabled: " + aliceEnabled + " }",
+        "rules:",
+        "  request:",
+        denyPort9 ? "    - { action: deny, to: [\"127.0.0.1\"], ports: [\"9\"] }" : "",
+        "    - { action: allow, to: [\"127.0.0.1\"] }",
+        "limits: { sessions-per-user: " + perUser + " }",
+        "");
+  }
+
+  @Test
+  void editsApplyLiveAndInvalidEditsAreRefused(@TempDir Path dir) throws Exception {
+    String hash = PasswordHash.create("pw".toCharArray(), PasswordHash.MIN_ITERATIONS).encoded();
+    Path file = dir.resolve("node.yaml");
+    Files.writeString(file, yaml(hash, true, false, "3"));
+    ProxyConfig cfg = ConfigLoader.load(vertx, file).await(10, TimeUnit.SECONDS);
+    Node node = Node.start(vertx, cfg, "v1", 1, null).await(30, TimeUnit.SECONDS);
+    FileWatch.start(vertx, file, node, Duration.ofMillis(250)).await(10, TimeUnit.SECONDS);
+    List<String> revoked = new CopyOnWriteArrayList<>();
+    vertx.eventBus().<String>localConsumer(AuthAddresses.USER_REVOKED, m -> revoked.add(m.body()));
+    AuthClient auth = new AuthClient(vertx, Duration.ofSeconds(10));
+    AuthorizeRequest toPort9 = new AuthorizeRequest("alice", "127.0.0.1", "connect", null, "127.0.0.1", 9);
+    assertThat(auth.authorize(toPort9).await(10, TimeUnit.SECONDS).allowed()).isTrue();
+
+    Files.writeString(file, yaml(hash, true, true, "3"));
+    poll(Duration.ofSeconds(5), () -> !auth.authorize(toPort9).await().allowed());
+    String version = node.version();
+    assertThat(version).isNotEqualTo("v1");
+
+    Files.writeString(file, yaml(hash, false, false, "-1"));
+    Thread.sleep(1000); // four scans: nothing may change
+    assertThat(auth.authorize(toPort9).await(10, TimeUnit.SECONDS).allowed()).isFalse();
+    assertThat(node.version()).isEqualTo(version);
+    assertThat(revoked).isEmpty();
+
+    Files.writeString(file, yaml(hash, false, true, "3"));
+    poll(Duration.ofSeconds(5), () -> revoked.contains("alice"));
+    assertThat(auth.authenticate("alice", "pw", "127.0.0.1").await(10, TimeUnit.SECONDS).allowed()).isFalse();
+  }
+
+  private static void poll(Duration within, BooleanSupplier condition) throws InterruptedException {
+    long deadline = System.nanoTime() + within.toNanos();
+    while (!condition.getAsBoolean()) {
+      assertThat(System.nanoTime() - deadline).as("condition met within %s", within).isNegative();
+      Thread.sleep(50);
+    }
+  }
+}
