@@ -36,7 +36,8 @@ import java.util.logging.Logger;
  * <p>When the store does not answer within the store timeout (split, overload, shutting down), the policy decides:
  * refuse (default) fails the open, so the proxy answers {@code 0x01} and logs the auth failure at WARNING; allow
  * grants an uncounted lease and logs a warning. Established sessions are never affected; a release that fails is
- * logged and the slot stays counted until this member leaves the cluster.
+ * logged and the slot stays counted until this member leaves the cluster. A slot granted after the timeout gave up
+ * is given back as soon as the late answer arrives.
  */
 public final class HazelcastSessionLimiter implements SessionLimiter {
 
@@ -157,7 +158,15 @@ public final class HazelcastSessionLimiter implements SessionLimiter {
     if (key == null) {
       return Future.succeededFuture(true);
     }
-    return call(key, new Acquire(member, limit)).map(result -> {
+    Future<Integer> raw = submit(key, new Acquire(member, limit));
+    Future<Integer> timed = raw.timeout(timeoutMs, TimeUnit.MILLISECONDS);
+    // A slot granted after we stopped waiting has no lease to give it back: give it back now.
+    timed.onFailure(gaveUp -> raw.onSuccess(late -> {
+      if (late > 0) {
+        release(key);
+      }
+    }));
+    return timed.map(result -> {
       lastSeen.put(key, Math.abs(result));
       return result > 0;
     });
@@ -178,13 +187,15 @@ public final class HazelcastSessionLimiter implements SessionLimiter {
   }
 
   private Future<Integer> call(String key, EntryProcessor<String, HashMap<String, Integer>, Integer> processor) {
-    Future<Integer> f;
+    return submit(key, processor).timeout(timeoutMs, TimeUnit.MILLISECONDS);
+  }
+
+  private Future<Integer> submit(String key, EntryProcessor<String, HashMap<String, Integer>, Integer> processor) {
     try {
-      f = Future.fromCompletionStage(map.submitToKey(key, processor), vertx.getOrCreateContext());
+      return Future.fromCompletionStage(map.submitToKey(key, processor), vertx.getOrCreateContext());
     } catch (RuntimeException notActive) {
       return Future.failedFuture(notActive);
     }
-    return f.timeout(timeoutMs, TimeUnit.MILLISECONDS);
   }
 
   @Override

@@ -160,6 +160,32 @@ class TwoMemberClusterTest {
     }
   }
 
+  /** With a 1 ms store timeout most opens give up before the answer; a slot granted late must not stay counted. */
+  @Test
+  void slotsGrantedAfterTheTimeoutAreGivenBack() throws Exception {
+    HazelcastSessionLimiter impatient = new HazelcastSessionLimiter(vertxB, hzB, true, Duration.ofMillis(1));
+    HazelcastSessionLimiter la = new HazelcastSessionLimiter(vertxA, hzA, true, Duration.ofSeconds(5));
+    List<Future<String>> opens = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      opens.add(impatient.open("late-" + i, "127.0.0.1", 1, 0));
+    }
+    Future.join(opens).otherwiseEmpty().await(30, TimeUnit.SECONDS);
+    assertThat(opens).anyMatch(Future::failed);
+    for (Future<String> f : opens) {
+      if (f.succeeded() && f.result() != null) {
+        impatient.close(f.result());
+      }
+    }
+    poll(Duration.ofSeconds(5), () -> {
+      for (int i = 0; i < 20; i++) {
+        if (la.clusterCount("u:late-" + i) != 0) {
+          return false;
+        }
+      }
+      return true;
+    });
+  }
+
   @Test
   void sweepRemovesTheShareOfMembersAlreadyGone() throws Exception {
     IMap<String, HashMap<String, Integer>> map = hzA.getMap(HazelcastSetup.SESSIONS_MAP);
