@@ -14,6 +14,31 @@ final class LogSetup {
   private LogSetup() {
   }
 
+  /**
+   * The JDK's LogManager resets (closes) every handler in its own shutdown hook, which races ours: the
+   * "vxsocks stopping" line and the summary lines of the sessions closed at shutdown were lost. This manager ignores
+   * a reset once the JVM is shutting down; the console handler needs no closing.
+   */
+  public static final class ShutdownSafeLogManager extends LogManager {
+    @Override
+    public void reset() {
+      if (!shuttingDown()) {
+        super.reset();
+      }
+    }
+
+    private static boolean shuttingDown() {
+      Thread probe = new Thread(() -> { });
+      try {
+        Runtime.getRuntime().addShutdownHook(probe);
+        Runtime.getRuntime().removeShutdownHook(probe);
+        return false;
+      } catch (IllegalStateException alreadyShuttingDown) {
+        return true;
+      }
+    }
+  }
+
   static void configure(String level) {
     if (System.getProperty("java.util.logging.config.file") != null) {
       return;

@@ -31,6 +31,13 @@ import java.util.logging.Logger;
  */
 public final class Main {
 
+  static {
+    // Before the first Logger: keep log handlers alive while our shutdown hook closes sessions (see LogSetup).
+    if (System.getProperty("java.util.logging.manager") == null) {
+      System.setProperty("java.util.logging.manager", LogSetup.ShutdownSafeLogManager.class.getName());
+    }
+  }
+
   private static final Logger LOG = Logger.getLogger("dev.vxsocks.node");
   /** How often {@code run --watch} re-reads the file. */
   static final java.time.Duration FILE_SCAN_PERIOD = java.time.Duration.ofSeconds(1);
