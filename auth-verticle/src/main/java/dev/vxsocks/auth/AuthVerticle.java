@@ -39,11 +39,6 @@ public final class AuthVerticle extends VerticleBase {
     apply(config);
   }
 
-  /** The configuration the verticle answers with now. */
-  public ProxyConfig proxyConfig() {
-    return config;
-  }
-
   /** Switches to a new configuration: rules and limits apply to the next question asked. */
   public void apply(ProxyConfig next) {
     this.config = next;

@@ -4,11 +4,11 @@ import dev.vxsocks.config.ConfigException;
 import dev.vxsocks.config.ConfigLoader;
 import dev.vxsocks.config.PasswordHash;
 import dev.vxsocks.config.ProxyConfig;
+import dev.vxsocks.config.cluster.HazelcastSetup;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
-import dev.vxsocks.config.cluster.HazelcastSetup;
 
 import java.io.BufferedReader;
 import java.io.Console;
@@ -50,7 +50,7 @@ public final class Main {
       "       java -jar vxsocks.jar user list [--config FILE]",
       "       java -jar vxsocks.jar config apply FILE       roll FILE out to every node of the cluster it names",
       "       java -jar vxsocks.jar config status [--config FILE]",
-      "  user and config join the running cluster named by the configuration's cluster section for a moment.",
+      "  user and config connect for a moment, as a Hazelcast client, to the cluster.members of the configuration.",
       "",
       "  --config FILE     YAML configuration (default: $VXSOCKS_CONFIG, else the built-in loopback default)",
       "  --log-level LEVEL INFO (default), FINE for a line per handshake phase, WARNING for errors only",
