@@ -124,20 +124,26 @@ public final class HazelcastSessionLimiter implements SessionLimiter {
   public Future<String> open(String user, String clientIp, int perUserLimit, int perClientIpLimit) {
     String userKey = user != null && perUserLimit > 0 ? "u:" + user : null;
     String ipKey = perClientIpLimit > 0 ? "ip:" + clientIp : null;
-    return acquire(userKey, perUserLimit).compose(userOk -> {
-      if (!userOk) {
+    // Both checks run at once (one round trip of latency, not two); a slot taken by one is given back when the
+    // other refuses or fails, so a session holds both slots or neither.
+    Future<Boolean> userSlot = acquire(userKey, perUserLimit);
+    Future<Boolean> ipSlot = acquire(ipKey, perClientIpLimit);
+    return Future.join(userSlot, ipSlot).transform(done -> {
+      boolean userOk = userSlot.succeeded() && userSlot.result();
+      boolean ipOk = ipSlot.succeeded() && ipSlot.result();
+      if (userOk && ipOk) {
+        return Future.succeededFuture(lease(new Held(userKey, ipKey)));
+      }
+      if (userOk) {
+        release(userKey);
+      }
+      if (ipOk) {
+        release(ipKey);
+      }
+      if (userSlot.succeeded() && ipSlot.succeeded()) {
         return Future.succeededFuture((String) null);
       }
-      return acquire(ipKey, perClientIpLimit).transform(ar -> {
-        if (ar.failed() || !ar.result()) {
-          release(userKey);
-        }
-        if (ar.failed()) {
-          return Future.failedFuture(ar.cause());
-        }
-        return Future.succeededFuture(ar.result() ? lease(new Held(userKey, ipKey)) : null);
-      });
-    }).recover(err -> {
+      Throwable err = userSlot.failed() ? userSlot.cause() : ipSlot.cause();
       if (refuseWhenUnreachable) {
         return Future.failedFuture(new IllegalStateException("cluster session store unreachable, new session refused"
             + " (cluster.store-unreachable: refuse): " + err, err));
