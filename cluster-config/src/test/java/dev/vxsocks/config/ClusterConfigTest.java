@@ -77,6 +77,18 @@ class ClusterConfigTest {
   }
 
   @Test
+  void aRolledOutConfigNeverChangesListenOrCluster() {
+    ProxyConfig node = ProxyConfig.fromJson(new JsonObject("{\"listen\":{\"port\":1081},"
+        + "\"cluster\":{\"enabled\":true,\"port\":5702},\"limits\":{\"sessions-per-user\":1}}"));
+    ProxyConfig shared = ProxyConfig.fromJson(new JsonObject("{\"listen\":{\"port\":9999},"
+        + "\"cluster\":{\"enabled\":false},\"limits\":{\"sessions-per-user\":7}}"));
+    ProxyConfig merged = node.withShared(shared);
+    assertThat(merged.listen().port()).isEqualTo(1081);
+    assertThat(merged.cluster()).isEqualTo(node.cluster());
+    assertThat(merged.limits().sessionsPerUser()).isEqualTo(7);
+  }
+
+  @Test
   void hazelcastConfigKeepsWhatVertxNeeds() {
     Cluster c = cluster("{\"enabled\":true,\"members\":[\"127.0.0.1:5701\"],\"join-wait\":\"0s\"}");
     Config cfg = HazelcastSetup.hazelcastConfig(c, false);
