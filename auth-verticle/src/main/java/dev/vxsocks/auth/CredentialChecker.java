@@ -27,14 +27,7 @@ public final class CredentialChecker {
   private record Remembered(String hash, byte[] mac, long expiresAtNanos) {
   }
 
-  /**
-   * Verified for unknown users so they cost as much as a wrong password; its password (random, discarded) does not
-   * matter because the answer is "unknown user" either way. A literal, not PasswordHash.create: creating it ran
-   * 600 000 iterations in this class's initializer, on the event loop that started the auth verticle (seconds of
-   * "Thread blocked" warnings at every start).
-   */
-  private static final PasswordHash DUMMY = PasswordHash.parse("dummy",
-      "$pbkdf2-sha256$i=600000$O0+JKWG81z+PLGUU+iWl1A$6DgNc0ed6nyVhU1llGodVv/Crap5M29rPNQc1h4x/rw");
+  private static final PasswordHash DUMMY = PasswordHash.create("not-a-user".toCharArray(), PasswordHash.DEFAULT_ITERATIONS);
 
   private final Vertx vertx;
   private final UserStore users;
