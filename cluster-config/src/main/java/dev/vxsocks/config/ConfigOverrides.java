@@ -26,7 +26,10 @@ public final class ConfigOverrides {
       "listen.host", "listen.port",
       "auth.methods", "auth.allow-no-auth-off-loopback",
       "timeouts.handshake", "timeouts.connect", "timeouts.idle", "timeouts.half-close", "timeouts.auth",
-      "limits.sessions-per-user", "limits.sessions-per-client-ip", "limits.pending-handshakes");
+      "limits.sessions-per-user", "limits.sessions-per-client-ip", "limits.pending-handshakes",
+      "limits.udp-associations-per-user", "limits.udp-associations-per-client-ip",
+      "bind.host", "bind.advertise", "bind.ports", "bind.accept-timeout",
+      "udp.host", "udp.advertise", "udp.ports", "udp.idle-timeout");
   private static final List<String> LIST_KEYS = List.of("auth.methods");
 
   private ConfigOverrides() {

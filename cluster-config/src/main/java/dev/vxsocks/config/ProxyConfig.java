@@ -19,7 +19,8 @@ import java.util.Set;
  * <p>The file format (YAML) is documented key by key in the README; the shipped default is
  * {@code vxsocks-default.yaml} in this module's resources.
  */
-public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rules, Timeouts timeouts, Limits limits) {
+public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rules, Timeouts timeouts, Limits limits,
+                          Bind bind, Udp udp) {
 
   /** Auth method names as written in {@code auth.methods}. */
   public static final String METHOD_NONE = "none";
@@ -60,7 +61,25 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
   }
 
   /** Zero means unlimited. */
-  public record Limits(int sessionsPerUser, int sessionsPerClientIp, int pendingHandshakes) {
+  public record Limits(int sessionsPerUser, int sessionsPerClientIp, int pendingHandshakes,
+                       int udpAssociationsPerUser, int udpAssociationsPerClientIp) {
+  }
+
+  /**
+   * BIND (RFC 1928 §4): the listening socket binds to {@code host} (null: the address the client's connection
+   * arrived on) on a port from {@code ports} (0: any), and the first reply carries {@code advertise} (null: the bound
+   * address). A node behind a balancer advertises its own reachable address, never the balancer's.
+   */
+  public record Bind(String host, String advertise, PortRange ports, Duration acceptTimeout) {
+  }
+
+  /** UDP ASSOCIATE (RFC 1928 §7): the client-facing relay socket, as for {@link Bind}, and the idle time. */
+  public record Udp(String host, String advertise, PortRange ports, Duration idleTimeout) {
+  }
+
+  /** The same configuration listening on another port (used when the OS chose the port). */
+  public ProxyConfig withListenPort(int port) {
+    return new ProxyConfig(new Listen(listen.host(), port), auth, users, rules, timeouts, limits, bind, udp);
   }
 
   /** The built-in configuration with no file at all: loopback, no auth, nothing but the defaults below. */
@@ -69,7 +88,7 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
   }
 
   public static ProxyConfig fromJson(JsonObject json) {
-    Section root = new Section("", json, "listen", "auth", "users", "rules", "timeouts", "limits");
+    Section root = new Section("", json, "listen", "auth", "users", "rules", "timeouts", "limits", "bind", "udp");
 
     Section l = new Section("listen", root.object("listen"), "host", "port");
     String host = l.string("host", "127.0.0.1");
@@ -166,14 +185,33 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
         t.duration("half-close", Duration.ofSeconds(60), ms100, day),
         t.duration("auth", Duration.ofSeconds(5), ms100, Duration.ofMinutes(1)));
 
-    Section lim = new Section("limits", root.object("limits"), "sessions-per-user", "sessions-per-client-ip", "pending-handshakes");
+    Section lim = new Section("limits", root.object("limits"), "sessions-per-user", "sessions-per-client-ip",
+        "pending-handshakes", "udp-associations-per-user", "udp-associations-per-client-ip");
     Limits limits = new Limits(
         lim.integer("sessions-per-user", 0, 0, 10_000_000),
         lim.integer("sessions-per-client-ip", 0, 0, 10_000_000),
-        lim.integer("pending-handshakes", 4096, 1, 10_000_000));
+        lim.integer("pending-handshakes", 4096, 1, 10_000_000),
+        lim.integer("udp-associations-per-user", 0, 0, 10_000_000),
+        lim.integer("udp-associations-per-client-ip", 0, 0, 10_000_000));
+
+    Section b = new Section("bind", root.object("bind"), "host", "advertise", "ports", "accept-timeout");
+    Bind bind = new Bind(ipOrNull(b, "host"), ipOrNull(b, "advertise"), PortRange.parse(b.key("ports"), b.string("ports", "0")),
+        b.duration("accept-timeout", Duration.ofSeconds(60), Duration.ofSeconds(1), day));
+
+    Section ud = new Section("udp", root.object("udp"), "host", "advertise", "ports", "idle-timeout");
+    Udp udp = new Udp(ipOrNull(ud, "host"), ipOrNull(ud, "advertise"), PortRange.parse(ud.key("ports"), ud.string("ports", "0")),
+        ud.duration("idle-timeout", Duration.ofMinutes(2), Duration.ofSeconds(1), day));
 
     return new ProxyConfig(listen, auth, List.copyOf(users), new Rules(List.copyOf(clientRules), List.copyOf(requestRules)),
-        timeouts, limits);
+        timeouts, limits, bind, udp);
+  }
+
+  private static String ipOrNull(Section s, String name) {
+    String v = s.string(name, null);
+    if (v != null && IpLiterals.parse(v) == null) {
+      throw new ConfigException(s.key(name), "must be an IP address, got '" + v + "'");
+    }
+    return v;
   }
 
   private static boolean action(Section s) {
