@@ -27,7 +27,10 @@ public final class CredentialChecker {
   private record Remembered(String hash, byte[] mac, long expiresAtNanos) {
   }
 
-  private static final PasswordHash DUMMY = PasswordHash.create("not-a-user".toCharArray(), PasswordHash.DEFAULT_ITERATIONS);
+  /** Created on first use, which is on a worker thread: the hash takes as long as a real check. */
+  private static final class Dummy {
+    static final PasswordHash HASH = PasswordHash.create("not-a-user".toCharArray(), PasswordHash.DEFAULT_ITERATIONS);
+  }
 
   private final Vertx vertx;
   private final UserStore users;
@@ -47,7 +50,7 @@ public final class CredentialChecker {
   public Future<Verdict> check(String name, String password) {
     return users.find(name).compose(user -> {
       if (user == null) {
-        return vertx.executeBlocking(() -> DUMMY.verify(password.toCharArray()), false)
+        return vertx.executeBlocking(() -> Dummy.HASH.verify(password.toCharArray()), false)
             .map(ignored -> Verdict.deny(Verdict.BAD_CREDENTIALS, "unknown user"));
       }
       if (!user.enabled()) {

@@ -34,7 +34,18 @@ public final class ConfigLoader {
     return loadJson(vertx, file).map(json -> {
       Map<String, String> props = new HashMap<>();
       System.getProperties().forEach((k, v) -> props.put(k.toString(), v.toString()));
-      return ProxyConfig.fromJson(ConfigOverrides.apply(json, System.getenv(), props));
+      Map<String, String> sources = new HashMap<>();
+      JsonObject merged = ConfigOverrides.apply(json, System.getenv(), props, sources);
+      try {
+        return ProxyConfig.fromJson(merged);
+      } catch (ConfigException e) {
+        String source = sources.get(e.key());
+        if (source == null) {
+          throw e;
+        }
+        // The value came from the environment or a property, not the file: say so.
+        throw new ConfigException(e.key() + " (set by " + source + ")", e.getMessage().substring(e.key().length() + 2));
+      }
     });
   }
 

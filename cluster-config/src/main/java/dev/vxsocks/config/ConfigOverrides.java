@@ -37,6 +37,12 @@ public final class ConfigOverrides {
 
   /** Applies the overrides to {@code config} in place: environment first, then system properties (which win). */
   public static JsonObject apply(JsonObject config, Map<String, String> env, Map<String, String> properties) {
+    return apply(config, env, properties, new java.util.HashMap<>());
+  }
+
+  /** As {@link #apply(JsonObject, Map, Map)}, recording in {@code sources} which variable or property set each key. */
+  public static JsonObject apply(JsonObject config, Map<String, String> env, Map<String, String> properties,
+                                 Map<String, String> sources) {
     for (Map.Entry<String, String> e : new TreeMap<>(env).entrySet()) {
       if (!e.getKey().startsWith(ENV_PREFIX)) {
         continue;
@@ -49,6 +55,7 @@ public final class ConfigOverrides {
           .orElseThrow(() -> new ConfigException(e.getKey(), "is not a setting that can be overridden (known: "
               + String.join(", ", KEYS.stream().map(k -> ENV_PREFIX + envName(k)).toList()) + ")"));
       set(config, key, e.getValue());
+      sources.put(key, e.getKey());
     }
     for (Map.Entry<String, String> e : new TreeMap<>(properties).entrySet()) {
       if (!e.getKey().startsWith(PROPERTY_PREFIX)) {
@@ -63,6 +70,7 @@ public final class ConfigOverrides {
             + String.join(", ", KEYS.stream().map(k -> PROPERTY_PREFIX + k).toList()) + ")");
       }
       set(config, key, e.getValue());
+      sources.put(key, "-D" + e.getKey());
     }
     return config;
   }

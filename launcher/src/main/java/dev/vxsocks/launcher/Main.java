@@ -28,6 +28,13 @@ import java.util.logging.Logger;
  */
 public final class Main {
 
+  static {
+    // Must precede the first Logger (the field below): see ShutdownSafeLogManager.
+    if (System.getProperty("java.util.logging.manager") == null) {
+      System.setProperty("java.util.logging.manager", ShutdownSafeLogManager.class.getName());
+    }
+  }
+
   private static final Logger LOG = Logger.getLogger("dev.vxsocks.node");
   static final String USAGE = String.join("\n",
       "usage: java -jar vxsocks.jar [run] [--config FILE] [--log-level LEVEL]",
@@ -37,6 +44,9 @@ public final class Main {
       "  --config FILE     YAML configuration (default: $VXSOCKS_CONFIG, else the built-in loopback default)",
       "  --log-level LEVEL INFO (default), FINE for a line per handshake phase, WARNING for errors only",
       "  Settings can be overridden with VXSOCKS_* environment variables or -Dvxsocks.* properties (see README).");
+
+  /** The configuration being started, for error messages. */
+  private static volatile ProxyConfig lastConfig;
 
   private Main() {
   }
@@ -74,10 +84,17 @@ public final class Main {
     Path config = configPath(option(args, "--config"));
     String level = option(args, "--log-level");
     noMore(args);
-    LogSetup.configure(level == null ? "INFO" : level.toUpperCase(java.util.Locale.ROOT));
+    String logLevel = level == null ? "INFO" : level.toUpperCase(java.util.Locale.ROOT);
+    try {
+      java.util.logging.Level.parse(logLevel);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException("--log-level must be one of SEVERE, WARNING, INFO, FINE, FINER, FINEST, ALL, OFF; got '" + level + "'");
+    }
+    LogSetup.configure(logLevel);
     Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
     try {
       ProxyConfig cfg = ConfigLoader.load(vertx, config).await(30, TimeUnit.SECONDS);
+      lastConfig = cfg;
       if (cfg.auth().methods().contains(ProxyConfig.METHOD_USERNAME_PASSWORD) && cfg.users().isEmpty()) {
         LOG.warning("username-password auth is on but no user is configured: every login will fail");
       }
@@ -86,7 +103,7 @@ public final class Main {
       CompletableFuture<Void> closed = new CompletableFuture<>();
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
         LOG.info("vxsocks stopping: closing sessions and leaving");
-        vertx.close().onComplete(ar -> closed.complete(null));
+        node.stop().onComplete(ar -> closed.complete(null));
         try {
           closed.get(10, TimeUnit.SECONDS);
         } catch (Exception ignored) {
@@ -104,14 +121,28 @@ public final class Main {
       return 2;
     } catch (Exception e) {
       Throwable cause = rootCause(e);
-      if (cause instanceof BindException) {
-        err.println("vxsocks: cannot listen: " + cause.getMessage());
+      if (cause instanceof BindException || isNativeBindFailure(cause)) {
+        err.println("vxsocks: cannot listen on " + hostPort(listenHost(), listenPort()) + ": "
+            + (cause.getMessage().contains("Address already in use") ? "address already in use" : cause.getMessage()));
       } else {
         err.println("vxsocks: failed to start: " + cause);
       }
       vertx.close();
       return 1;
     }
+  }
+
+  /** epoll reports bind(2) failures as Netty's NativeIoException, not java.net.BindException. */
+  private static boolean isNativeBindFailure(Throwable t) {
+    return t.getClass().getName().startsWith("io.netty.channel.unix.Errors") && String.valueOf(t.getMessage()).startsWith("bind(");
+  }
+
+  private static String listenHost() {
+    return lastConfig == null ? "?" : lastConfig.listen().host();
+  }
+
+  private static int listenPort() {
+    return lastConfig == null ? 0 : lastConfig.listen().port();
   }
 
   private static int awaitForever() {

@@ -11,6 +11,8 @@ import io.vertx.core.Vertx;
 /** One running proxy node: the auth verticle and the connection verticles, deployed on a Vert.x instance. */
 public final class Node {
 
+  private static final String NODE_MAP = "vxsocks.node";
+
   private final Vertx vertx;
   private final ProxyServer server;
 
@@ -21,10 +23,19 @@ public final class Node {
 
   /** Deploys the auth verticle first (the proxy asks it from its first connection on), then the proxy. */
   public static Future<Node> start(Vertx vertx, ProxyConfig config, int proxyInstances) {
+    // The auth verticle's addresses are per Vert.x instance: a second node on the same one would answer for the first.
+    if (vertx.sharedData().getLocalMap(NODE_MAP).putIfAbsent("node", Boolean.TRUE) != null) {
+      return Future.failedFuture(new IllegalStateException("a vxsocks node is already running on this Vert.x instance"));
+    }
     AuthVerticle auth = new AuthVerticle(config, new InMemoryUserStore(config.users()), new InMemorySessionLimiter());
     return vertx.deployVerticle(auth)
         .compose(id -> ProxyServer.deploy(vertx, config, proxyInstances))
         .map(server -> new Node(vertx, server));
+  }
+
+  /** Stops accepting, ends every session (which gives its slots back to the auth verticle), then closes Vert.x. */
+  public Future<Void> stop() {
+    return server.stop(vertx).eventually(() -> vertx.close());
   }
 
   public int port() {

@@ -259,7 +259,7 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
     socket.pause();
     cancelHandshakeTimer();
     command = request.command();
-    target = request.dstAddrType().equals(AddressType.IPV6)
+    target = request.dstAddr().indexOf(':') >= 0
         ? "[" + request.dstAddr() + "]:" + request.dstPort() : request.dstAddr() + ":" + request.dstPort();
     if (request.rsv() != 0) {
       LOG.fine(() -> "session=" + id + " request RSV is " + request.rsv() + ", ignored");
