@@ -109,6 +109,7 @@ public final class Main {
         } catch (Exception ignored) {
           // exiting anyway
         }
+        LogSetup.close();
       }, "vxsocks-shutdown"));
       LOG.info("vxsocks listening on " + hostPort(cfg.listen().host(), node.port()) + " (config " + ConfigLoader.describe(config)
           + ", auth " + String.join("/", cfg.auth().methods()) + ", " + cfg.users().size() + " users, "
