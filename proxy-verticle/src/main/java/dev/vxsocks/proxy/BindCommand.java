@@ -1,7 +1,6 @@
 package dev.vxsocks.proxy;
 
 import dev.vxsocks.config.IpLiterals;
-import dev.vxsocks.config.PortRange;
 import dev.vxsocks.config.ProxyConfig;
 import dev.vxsocks.proxy.codec.AddressType;
 import dev.vxsocks.proxy.codec.ReplyCode;
@@ -14,7 +13,6 @@ import io.vertx.core.net.NetServerOptions;
 import io.vertx.core.net.NetSocket;
 
 import java.net.InetAddress;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.logging.Logger;
 
 /**
@@ -26,7 +24,6 @@ import java.util.logging.Logger;
 final class BindCommand {
 
   private static final Logger LOG = Socks5Session.LOG;
-  private static final int PORT_ATTEMPTS = 32;
 
   private final Socks5Session session;
   private final Socks5CommandRequest request;
@@ -62,9 +59,7 @@ final class BindCommand {
             return;
           }
           NetServer server = ar.result();
-          InetAddress bound = IpLiterals.parse(bindHost());
-          InetAddress advertised = settings.advertise() != null ? IpLiterals.parse(settings.advertise())
-              : bound.isAnyLocalAddress() ? IpLiterals.parse(session.socket().localAddress().hostAddress()) : bound;
+          InetAddress advertised = NodeEndpoint.advertised(settings.advertise(), bindHost(), session.socket());
           session.phase("bind wait");
           session.endHandshake();
           session.socket().write(Socks5Encoder.reply(ReplyCode.SUCCEEDED, advertised, server.actualPort()));
@@ -80,24 +75,11 @@ final class BindCommand {
   }
 
   private String bindHost() {
-    return settings.host() != null ? settings.host() : session.socket().localAddress().hostAddress();
+    return NodeEndpoint.bindHost(settings.host(), session.socket());
   }
 
-  /** Listens on a port of {@code bind.ports}: the OS's choice for 0, else tries random ports of the range. */
   private Future<NetServer> listen() {
-    PortRange range = settings.ports();
-    if (range.low() == 0 && range.high() == 0) {
-      return listenOn(0);
-    }
-    return listenFrom(range, 0);
-  }
-
-  private Future<NetServer> listenFrom(PortRange range, int attempt) {
-    int span = range.high() - range.low() + 1;
-    int port = range.low() + ThreadLocalRandom.current().nextInt(span);
-    return listenOn(port).recover(err -> attempt + 1 < Math.min(PORT_ATTEMPTS, span * 2)
-        ? listenFrom(range, attempt + 1)
-        : Future.failedFuture(new java.net.BindException("no free port in bind.ports " + range + ": " + err.getMessage())));
+    return NodeEndpoint.listen(settings.ports(), "bind.ports", this::listenOn);
   }
 
   private Future<NetServer> listenOn(int port) {

@@ -2,7 +2,6 @@ package dev.vxsocks.proxy;
 
 import dev.vxsocks.auth.api.Verdict;
 import dev.vxsocks.config.IpLiterals;
-import dev.vxsocks.config.PortRange;
 import dev.vxsocks.config.ProxyConfig;
 import dev.vxsocks.proxy.codec.AddressType;
 import dev.vxsocks.proxy.codec.ReplyCode;
@@ -23,7 +22,6 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.logging.Logger;
 
 /**
@@ -38,7 +36,6 @@ import java.util.logging.Logger;
 final class UdpAssociation {
 
   private static final Logger LOG = Socks5Session.LOG;
-  private static final int PORT_ATTEMPTS = 32;
   /** Bounds the per-association caches against a client spraying destinations. */
   private static final int MAX_DESTINATIONS = 4096;
 
@@ -102,9 +99,7 @@ final class UdpAssociation {
           }
           clientSide = ar.result();
           clientSide.handler(this::fromClient);
-          InetAddress bound = IpLiterals.parse(bindHost());
-          InetAddress advertised = settings.advertise() != null ? IpLiterals.parse(settings.advertise())
-              : bound.isAnyLocalAddress() ? IpLiterals.parse(session.socket().localAddress().hostAddress()) : bound;
+          InetAddress advertised = NodeEndpoint.advertised(settings.advertise(), bindHost(), session.socket());
           int port = clientSide.localAddress().port();
           session.replied(ReplyCode.SUCCEEDED);
           session.socket().write(Socks5Encoder.reply(ReplyCode.SUCCEEDED, advertised, port));
@@ -123,23 +118,11 @@ final class UdpAssociation {
   }
 
   private String bindHost() {
-    return settings.host() != null ? settings.host() : session.socket().localAddress().hostAddress();
+    return NodeEndpoint.bindHost(settings.host(), session.socket());
   }
 
   private Future<DatagramSocket> listen() {
-    PortRange range = settings.ports();
-    if (range.low() == 0 && range.high() == 0) {
-      return listenOn(bindHost(), 0);
-    }
-    return listenFrom(range, 0);
-  }
-
-  private Future<DatagramSocket> listenFrom(PortRange range, int attempt) {
-    int span = range.high() - range.low() + 1;
-    int port = range.low() + ThreadLocalRandom.current().nextInt(span);
-    return listenOn(bindHost(), port).recover(err -> attempt + 1 < Math.min(PORT_ATTEMPTS, span * 2)
-        ? listenFrom(range, attempt + 1)
-        : Future.failedFuture(new java.net.BindException("no free port in udp.ports " + range + ": " + err.getMessage())));
+    return NodeEndpoint.listen(settings.ports(), "udp.ports", port -> listenOn(bindHost(), port));
   }
 
   private Future<DatagramSocket> listenOn(String host, int port) {
