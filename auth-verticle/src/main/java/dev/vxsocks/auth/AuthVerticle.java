@@ -46,7 +46,9 @@ public final class AuthVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    credentials = new CredentialChecker(vertx, users, CREDENTIAL_CACHE_TTL);
+    int decoyIterations = config.users().stream().mapToInt(u -> u.password().iterations()).max()
+        .orElse(dev.vxsocks.config.PasswordHash.DEFAULT_ITERATIONS);
+    credentials = new CredentialChecker(vertx, users, CREDENTIAL_CACHE_TTL, decoyIterations);
     var bus = vertx.eventBus();
     bus.<JsonObject>localConsumer(AuthAddresses.CLIENT, m -> answer(m, body -> Future.succeededFuture(
         rules.checkClient(body.getString("client")))));
