@@ -72,7 +72,8 @@ public final class Socks5ProxyVerticle extends VerticleBase {
     for (Socks5Session s : new ArrayList<>(sessions)) {
       s.finish("proxy stopping");
     }
-    return server.close().compose(v -> connector.close());
+    // Both close at once (shutdown with no grace period); neither waits on the other's outcome.
+    return Future.join(server.close(), connector.close());
   }
 
   /** The port this instance listens on (the configured one, or the one the OS chose for port 0). */
