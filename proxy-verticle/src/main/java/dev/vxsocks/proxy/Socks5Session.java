@@ -154,7 +154,6 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
 
   /** Accept: client rules before a single byte is read. */
   void start() {
-    socket.pause();
     if (!HalfClose.enable(socket)) {
       finish("client closed at once");
       return;
@@ -165,22 +164,33 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
       handshakeTimer = -1;
       finish("handshake timeout in " + phase);
     });
-    auth.checkClient(clientIp).onComplete(ar -> {
-      if (finished) {
-        return;
-      }
-      if (ar.failed()) {
-        LOG.warning("session=" + id + " auth verticle unavailable for client rules: " + ar.cause().getMessage());
-        finish("auth unavailable");
-      } else if (!ar.result().allowed()) {
-        LOG.fine(() -> "session=" + id + " client " + clientIp + " refused by " + ar.result().detail());
-        finish("client rules: " + ar.result().detail());
-      } else {
-        phase = "greeting";
-        socket.handler(this::onClientData);
+    Future<Verdict> verdict = verticle.checkClient(clientIp);
+    if (verdict.isComplete()) {
+      // A remembered verdict: no need to stop reading (pausing and resuming costs two epoll_ctl calls).
+      onClientVerdict(verdict, false);
+    } else {
+      socket.pause();
+      verdict.onComplete(ar -> onClientVerdict(verdict, true));
+    }
+  }
+
+  private void onClientVerdict(Future<Verdict> verdict, boolean paused) {
+    if (finished) {
+      return;
+    }
+    if (verdict.failed()) {
+      LOG.warning("session=" + id + " auth verticle unavailable for client rules: " + verdict.cause().getMessage());
+      finish("auth unavailable");
+    } else if (!verdict.result().allowed()) {
+      LOG.fine(() -> "session=" + id + " client " + clientIp + " refused by " + verdict.result().detail());
+      finish("client rules: " + verdict.result().detail());
+    } else {
+      phase = "greeting";
+      socket.handler(this::onClientData);
+      if (paused) {
         socket.resume();
       }
-    });
+    }
   }
 
   private void onClientData(Buffer data) {
