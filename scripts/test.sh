@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the project: `./scripts/test.sh` (extra arguments go to Maven, e.g. -pl proxy-verticle).
 # The end-to-end tests drive clients nobody on this team wrote; this installs them from Debian when missing:
-# curl, ncat and python3-socks (PySocks, imported by Debian's /usr/bin/python3).
+# curl, ncat, python3-socks (PySocks, imported by Debian's /usr/bin/python3) and dante-client (socksify, with gcc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +9,8 @@ missing=()
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v ncat >/dev/null 2>&1 || missing+=(ncat)
 { [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import socks' >/dev/null 2>&1; } || missing+=(python3 python3-socks)
+command -v socksify >/dev/null 2>&1 || missing+=(dante-client)   # Dante's SOCKS client library: the BIND test
+command -v gcc >/dev/null 2>&1 || missing+=(gcc)                 # builds the plain TCP server it socksifies
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: installing ${missing[*]} (Debian packages the end-to-end tests use)"
   sudo=""

@@ -47,7 +47,9 @@ public final class AuthVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    credentials = new CredentialChecker(vertx, users, CREDENTIAL_CACHE_TTL);
+    int decoyIterations = config.users().stream().mapToInt(u -> u.password().iterations()).max()
+        .orElse(dev.vxsocks.config.PasswordHash.DEFAULT_ITERATIONS);
+    credentials = new CredentialChecker(vertx, users, CREDENTIAL_CACHE_TTL, decoyIterations);
     var bus = vertx.eventBus();
     DeliveryOptions localOnly = new DeliveryOptions().setLocalOnly(true);
     users.listen((name, revoked) -> {
@@ -80,17 +82,26 @@ public final class AuthVerticle extends VerticleBase {
     return credentials.check(user, password);
   }
 
+  /** A UDP association's counters live under their own keys, apart from the sessions of the same user or IP. */
+  private static final String UDP_KEY_PREFIX = "udp\u0000";
+
   private Future<Verdict> openSession(JsonObject body) {
+    boolean udp = AuthAddresses.KIND_UDP_ASSOCIATION.equals(body.getString("kind"));
     String user = body.getString("user");
     String client = body.getString("client");
     ProxyConfig.Limits limits = config.limits();
-    return limiter.open(user, client, limits.sessionsPerUser(), limits.sessionsPerClientIp()).map(lease -> {
+    int perUser = udp ? limits.udpAssociationsPerUser() : limits.sessionsPerUser();
+    int perIp = udp ? limits.udpAssociationsPerClientIp() : limits.sessionsPerClientIp();
+    String what = udp ? "udp-associations" : "sessions";
+    String userKey = user == null ? null : udp ? UDP_KEY_PREFIX + user : user;
+    String ipKey = udp ? UDP_KEY_PREFIX + client : client;
+    return limiter.open(userKey, ipKey, perUser, perIp).map(lease -> {
       if (lease != null) {
         return Verdict.granted(lease);
       }
-      String which = user != null && limits.sessionsPerUser() > 0 && limiter.countForUser(user) >= limits.sessionsPerUser()
-          ? "sessions-per-user limit " + limits.sessionsPerUser() + " reached for " + user
-          : "sessions-per-client-ip limit " + limits.sessionsPerClientIp() + " reached for " + client;
+      String which = userKey != null && perUser > 0 && limiter.countForUser(userKey) >= perUser
+          ? what + "-per-user limit " + perUser + " reached for " + user
+          : what + "-per-client-ip limit " + perIp + " reached for " + client;
       return Verdict.deny(Verdict.LIMIT, which);
     });
   }

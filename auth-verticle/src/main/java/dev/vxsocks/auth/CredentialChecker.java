@@ -27,7 +27,9 @@ public final class CredentialChecker {
   private record Remembered(String hash, byte[] mac, long expiresAtNanos) {
   }
 
-  private static final PasswordHash DUMMY = PasswordHash.create("not-a-user".toCharArray(), PasswordHash.DEFAULT_ITERATIONS);
+  /** The decoy checked for unknown users, created on first use (a worker thread: creating it is a slow hash). */
+  private volatile PasswordHash decoy;
+  private final int decoyIterations;
 
   private final Vertx vertx;
   private final UserStore users;
@@ -35,7 +37,12 @@ public final class CredentialChecker {
   private final SecretKeySpec cacheKey;
   private final Map<String, Remembered> cache = new ConcurrentHashMap<>();
 
-  public CredentialChecker(Vertx vertx, UserStore users, Duration cacheTtl) {
+  /**
+   * {@code decoyIterations} should be what the configured users' hashes cost, so that an unknown name takes as long
+   * to refuse as a wrong password.
+   */
+  public CredentialChecker(Vertx vertx, UserStore users, Duration cacheTtl, int decoyIterations) {
+    this.decoyIterations = decoyIterations;
     this.vertx = vertx;
     this.users = users;
     this.ttlNanos = cacheTtl.toNanos();
@@ -47,7 +54,7 @@ public final class CredentialChecker {
   public Future<Verdict> check(String name, String password) {
     return users.find(name).compose(user -> {
       if (user == null) {
-        return vertx.executeBlocking(() -> DUMMY.verify(password.toCharArray()), false)
+        return vertx.executeBlocking(() -> decoy().verify(password.toCharArray()), false)
             .map(ignored -> Verdict.deny(Verdict.BAD_CREDENTIALS, "unknown user"));
       }
       if (!user.enabled()) {
@@ -67,6 +74,15 @@ public final class CredentialChecker {
         return Verdict.allow("verified");
       });
     });
+  }
+
+  private PasswordHash decoy() {
+    PasswordHash d = decoy;
+    if (d == null) {
+      d = PasswordHash.create("not-a-user".toCharArray(), decoyIterations);
+      decoy = d;
+    }
+    return d;
   }
 
   /** Forgets what was remembered for {@code name} (password changed, user disabled or removed). */

@@ -148,7 +148,7 @@ class AuthVerticleTest {
   void disabledUserIsNotServedFromTheCache(Vertx vertx, VertxTestContext ctx) {
     ProxyConfig config = config(0, 0);
     InMemoryUserStore users = new InMemoryUserStore(config.users());
-    CredentialChecker checker = new CredentialChecker(vertx, users, Duration.ofMinutes(1));
+    CredentialChecker checker = new CredentialChecker(vertx, users, Duration.ofMinutes(1), 1000);
     checker.check("alice", "wonderland")
         .compose(first -> {
           ctx.verify(() -> ok(first, "verified"));

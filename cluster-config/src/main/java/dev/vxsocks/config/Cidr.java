@@ -68,6 +68,16 @@ public final class Cidr {
   }
 
   @Override
+  public boolean equals(Object o) {
+    return o instanceof Cidr && ((Cidr) o).prefix == prefix && java.util.Arrays.equals(((Cidr) o).network, network);
+  }
+
+  @Override
+  public int hashCode() {
+    return java.util.Arrays.hashCode(network) * 31 + prefix;
+  }
+
+  @Override
   public String toString() {
     return text;
   }

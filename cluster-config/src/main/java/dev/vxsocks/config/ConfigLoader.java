@@ -31,19 +31,37 @@ public final class ConfigLoader {
 
   /** Reads and validates; the future fails with a {@link ConfigException} naming the key that is wrong. */
   public static Future<ProxyConfig> load(Vertx vertx, Path file) {
-    return loadEffectiveJson(vertx, file).map(ProxyConfig::fromJson);
+    return loadJson(vertx, file).map(ConfigLoader::validateWithOverrides);
   }
 
-  /** The file's content with the environment and system-property overrides applied, not yet validated. */
-  public static Future<JsonObject> loadEffectiveJson(Vertx vertx, Path file) {
-    return loadJson(vertx, file).map(ConfigLoader::applyOverrides);
+  /**
+   * Applies this process's overrides to {@code json} (in place) and validates the result; an error in a value that
+   * came from the environment or a property says so.
+   */
+  public static ProxyConfig validateWithOverrides(JsonObject json) {
+    Map<String, String> sources = new HashMap<>();
+    JsonObject merged = applyOverrides(json, sources);
+    try {
+      return ProxyConfig.fromJson(merged);
+    } catch (ConfigException e) {
+      String source = sources.get(e.key());
+      if (source == null) {
+        throw e;
+      }
+      // The value came from the environment or a property, not the file: say so.
+      throw new ConfigException(e.key() + " (set by " + source + ")", e.getMessage().substring(e.key().length() + 2));
+    }
   }
 
   /** Applies this process's {@code VXSOCKS_*} variables and {@code vxsocks.*} properties to {@code json}, in place. */
   public static JsonObject applyOverrides(JsonObject json) {
+    return applyOverrides(json, new HashMap<>());
+  }
+
+  private static JsonObject applyOverrides(JsonObject json, Map<String, String> sources) {
     Map<String, String> props = new HashMap<>();
     System.getProperties().forEach((k, v) -> props.put(k.toString(), v.toString()));
-    return ConfigOverrides.apply(json, System.getenv(), props);
+    return ConfigOverrides.apply(json, System.getenv(), props, sources);
   }
 
   /**

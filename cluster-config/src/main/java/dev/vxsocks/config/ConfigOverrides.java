@@ -27,6 +27,9 @@ public final class ConfigOverrides {
       "auth.methods", "auth.allow-no-auth-off-loopback",
       "timeouts.handshake", "timeouts.connect", "timeouts.idle", "timeouts.half-close", "timeouts.auth",
       "limits.sessions-per-user", "limits.sessions-per-client-ip", "limits.pending-handshakes",
+      "limits.udp-associations-per-user", "limits.udp-associations-per-client-ip",
+      "bind.host", "bind.advertise", "bind.ports", "bind.accept-timeout",
+      "udp.host", "udp.advertise", "udp.ports", "udp.idle-timeout",
       "cluster.enabled", "cluster.name", "cluster.join", "cluster.members", "cluster.host", "cluster.port",
       "cluster.eventbus-host", "cluster.eventbus-port", "cluster.join-wait", "cluster.store-unreachable",
       "cluster.store-timeout");
@@ -37,6 +40,12 @@ public final class ConfigOverrides {
 
   /** Applies the overrides to {@code config} in place: environment first, then system properties (which win). */
   public static JsonObject apply(JsonObject config, Map<String, String> env, Map<String, String> properties) {
+    return apply(config, env, properties, new java.util.HashMap<>());
+  }
+
+  /** As {@link #apply(JsonObject, Map, Map)}, recording in {@code sources} which variable or property set each key. */
+  public static JsonObject apply(JsonObject config, Map<String, String> env, Map<String, String> properties,
+                                 Map<String, String> sources) {
     for (Map.Entry<String, String> e : new TreeMap<>(env).entrySet()) {
       if (!e.getKey().startsWith(ENV_PREFIX)) {
         continue;
@@ -49,6 +58,7 @@ public final class ConfigOverrides {
           .orElseThrow(() -> new ConfigException(e.getKey(), "is not a setting that can be overridden (known: "
               + String.join(", ", KEYS.stream().map(k -> ENV_PREFIX + envName(k)).toList()) + ")"));
       set(config, key, e.getValue());
+      sources.put(key, e.getKey());
     }
     for (Map.Entry<String, String> e : new TreeMap<>(properties).entrySet()) {
       if (!e.getKey().startsWith(PROPERTY_PREFIX)) {
@@ -63,6 +73,7 @@ public final class ConfigOverrides {
             + String.join(", ", KEYS.stream().map(k -> PROPERTY_PREFIX + k).toList()) + ")");
       }
       set(config, key, e.getValue());
+      sources.put(key, "-D" + e.getKey());
     }
     return config;
   }

@@ -53,9 +53,24 @@ public final class HostPattern {
     return host.equals(name) || (host.endsWith(name) && host.charAt(host.length() - name.length() - 1) == '.');
   }
 
+  /** The pattern {@code *}. */
+  public boolean isAny() {
+    return suffix && name.isEmpty();
+  }
+
   /** An exact name counts as naming its addresses explicitly; a suffix does not (any name below it may point anywhere). */
   public boolean isExact() {
     return !suffix;
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof HostPattern && ((HostPattern) o).suffix == suffix && ((HostPattern) o).name.equals(name);
+  }
+
+  @Override
+  public int hashCode() {
+    return name.hashCode() * 2 + (suffix ? 1 : 0);
   }
 
   @Override

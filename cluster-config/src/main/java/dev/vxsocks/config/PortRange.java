@@ -39,8 +39,26 @@ public final class PortRange {
     return p;
   }
 
+  public int low() {
+    return low;
+  }
+
+  public int high() {
+    return high;
+  }
+
   public boolean contains(int port) {
     return port >= low && port <= high;
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof PortRange && ((PortRange) o).low == low && ((PortRange) o).high == high;
+  }
+
+  @Override
+  public int hashCode() {
+    return low * 65537 + high;
   }
 
   @Override

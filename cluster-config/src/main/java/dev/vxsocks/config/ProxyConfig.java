@@ -20,11 +20,12 @@ import java.util.Set;
  * {@code vxsocks-default.yaml} in this module's resources.
  */
 public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rules, Timeouts timeouts, Limits limits,
-                          Cluster cluster) {
+                          Bind bind, Udp udp, Cluster cluster) {
 
   /** A node without a {@code cluster} section: single-node, as before clustering existed. */
-  public ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rules, Timeouts timeouts, Limits limits) {
-    this(listen, auth, users, rules, timeouts, limits, Cluster.DISABLED);
+  public ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rules, Timeouts timeouts, Limits limits,
+                     Bind bind, Udp udp) {
+    this(listen, auth, users, rules, timeouts, limits, bind, udp, Cluster.DISABLED);
   }
 
   /** Auth method names as written in {@code auth.methods}. */
@@ -66,7 +67,25 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
   }
 
   /** Zero means unlimited. */
-  public record Limits(int sessionsPerUser, int sessionsPerClientIp, int pendingHandshakes) {
+  public record Limits(int sessionsPerUser, int sessionsPerClientIp, int pendingHandshakes,
+                       int udpAssociationsPerUser, int udpAssociationsPerClientIp) {
+  }
+
+  /**
+   * BIND (RFC 1928 §4): the listening socket binds to {@code host} (null: the address the client's connection
+   * arrived on) on a port from {@code ports} (0: any), and the first reply carries {@code advertise} (null: the bound
+   * address). A node behind a balancer advertises its own reachable address, never the balancer's.
+   */
+  public record Bind(String host, String advertise, PortRange ports, Duration acceptTimeout) {
+  }
+
+  /** UDP ASSOCIATE (RFC 1928 §7): the client-facing relay socket, as for {@link Bind}, and the idle time. */
+  public record Udp(String host, String advertise, PortRange ports, Duration idleTimeout) {
+  }
+
+  /** The same configuration listening on another port (used when the OS chose the port). */
+  public ProxyConfig withListenPort(int port) {
+    return new ProxyConfig(new Listen(listen.host(), port), auth, users, rules, timeouts, limits, bind, udp);
   }
 
   /** How {@code cluster.join} finds the other members. */
@@ -86,11 +105,12 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
 
   /**
    * This node's configuration with the shared parts (users, rules, limits, timeouts, auth) taken from {@code shared},
-   * a configuration rolled out to the whole cluster. What is node-specific ({@code listen}, {@code cluster}) stays.
+   * a configuration rolled out to the whole cluster. What is node-specific ({@code listen}, {@code bind} and
+   * {@code udp} with their advertised addresses, {@code cluster}) stays.
    */
   public ProxyConfig withShared(ProxyConfig shared) {
     return new ProxyConfig(listen, shared.auth(), shared.users(), shared.rules(), shared.timeouts(), shared.limits(),
-        cluster);
+        bind, udp, cluster);
   }
 
   /** The built-in configuration with no file at all: loopback, no auth, nothing but the defaults below. */
@@ -99,7 +119,8 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
   }
 
   public static ProxyConfig fromJson(JsonObject json) {
-    Section root = new Section("", json, "listen", "auth", "users", "rules", "timeouts", "limits", "cluster");
+    Section root = new Section("", json, "listen", "auth", "users", "rules", "timeouts", "limits", "bind", "udp",
+        "cluster");
 
     Section l = new Section("listen", root.object("listen"), "host", "port");
     String host = l.string("host", "127.0.0.1");
@@ -196,18 +217,29 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
         t.duration("half-close", Duration.ofSeconds(60), ms100, day),
         t.duration("auth", Duration.ofSeconds(5), ms100, Duration.ofMinutes(1)));
 
-    Section lim = new Section("limits", root.object("limits"), "sessions-per-user", "sessions-per-client-ip", "pending-handshakes");
+    Section lim = new Section("limits", root.object("limits"), "sessions-per-user", "sessions-per-client-ip",
+        "pending-handshakes", "udp-associations-per-user", "udp-associations-per-client-ip");
     Limits limits = new Limits(
         lim.integer("sessions-per-user", 0, 0, 10_000_000),
         lim.integer("sessions-per-client-ip", 0, 0, 10_000_000),
-        lim.integer("pending-handshakes", 4096, 1, 10_000_000));
+        lim.integer("pending-handshakes", 4096, 1, 10_000_000),
+        lim.integer("udp-associations-per-user", 0, 0, 10_000_000),
+        lim.integer("udp-associations-per-client-ip", 0, 0, 10_000_000));
+
+    Section b = new Section("bind", root.object("bind"), "host", "advertise", "ports", "accept-timeout");
+    Bind bind = new Bind(ipOrNull(b, "host"), ipOrNull(b, "advertise"), PortRange.parse(b.key("ports"), b.string("ports", "0")),
+        b.duration("accept-timeout", Duration.ofSeconds(60), Duration.ofSeconds(1), day));
+
+    Section ud = new Section("udp", root.object("udp"), "host", "advertise", "ports", "idle-timeout");
+    Udp udp = new Udp(ipOrNull(ud, "host"), ipOrNull(ud, "advertise"), PortRange.parse(ud.key("ports"), ud.string("ports", "0")),
+        ud.duration("idle-timeout", Duration.ofMinutes(2), Duration.ofSeconds(1), day));
 
     Cluster cluster = cluster(new Section("cluster", root.object("cluster"), "enabled", "name", "join", "members",
         "host", "port", "eventbus-host", "eventbus-port", "join-wait", "store-unreachable", "store-timeout",
         "kubernetes-namespace", "kubernetes-service-name"));
 
     return new ProxyConfig(listen, auth, List.copyOf(users), new Rules(List.copyOf(clientRules), List.copyOf(requestRules)),
-        timeouts, limits, cluster);
+        timeouts, limits, bind, udp, cluster);
   }
 
   private static Cluster cluster(Section c) {
@@ -269,6 +301,14 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
 
   private static String hostPort(String host, int port) {
     return host.contains(":") ? "[" + host + "]:" + port : host + ":" + port;
+  }
+
+  private static String ipOrNull(Section s, String name) {
+    String v = s.string(name, null);
+    if (v != null && IpLiterals.parse(v) == null) {
+      throw new ConfigException(s.key(name), "must be an IP address, got '" + v + "'");
+    }
+    return v;
   }
 
   private static boolean action(Section s) {

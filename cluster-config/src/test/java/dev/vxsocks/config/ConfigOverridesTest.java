@@ -35,7 +35,7 @@ class ConfigOverridesTest {
     assertThat(out.getJsonObject("listen").getString("port")).isEqualTo("1081");
     ProxyConfig c = ProxyConfig.fromJson(out);
     assertThat(c.listen()).isEqualTo(new ProxyConfig.Listen("::1", 1081));
-    assertThat(c.limits()).isEqualTo(new ProxyConfig.Limits(10, 20, 30));
+    assertThat(c.limits()).isEqualTo(new ProxyConfig.Limits(10, 20, 30, 0, 0));
     assertThat(c.timeouts()).isEqualTo(new ProxyConfig.Timeouts(Duration.ofSeconds(5), Duration.ofSeconds(3),
         Duration.ofMinutes(2), Duration.ofSeconds(30), Duration.ofSeconds(1)));
   }
@@ -146,14 +146,14 @@ class ConfigOverridesTest {
       assertThat(env).matches("[A-Z_]+");
       assertThat(names.add(env)).as(key).isTrue();
       // Each one round-trips through apply and validation.
-      String value = key.startsWith("timeouts.") || key.equals("cluster.join-wait") || key.equals("cluster.store-timeout") ? "1s"
+      String value = key.startsWith("timeouts.") || key.endsWith("-timeout") || key.equals("cluster.join-wait") ? "1s"
           : key.equals("auth.methods") ? "username-password"
           : key.equals("auth.allow-no-auth-off-loopback") || key.equals("cluster.enabled") ? "false"
           : key.equals("cluster.join") ? "tcp"
           : key.equals("cluster.members") ? "127.0.0.1:5701"
           : key.equals("cluster.name") ? "c"
           : key.equals("cluster.store-unreachable") ? "refuse"
-          : key.equals("listen.host") || key.endsWith("-host") || key.equals("cluster.host") ? "127.0.0.1" : "1";
+          : key.endsWith(".host") || key.endsWith("-host") || key.endsWith(".advertise") ? "127.0.0.1" : "1";
       JsonObject out = apply(new JsonObject(), Map.of(ConfigOverrides.ENV_PREFIX + env, value), Map.of());
       ProxyConfig.fromJson(out);
     }

@@ -49,7 +49,7 @@ class ProxyConfigTest {
     assertThat(c.rules().request()).isEmpty();
     assertThat(c.timeouts()).isEqualTo(new ProxyConfig.Timeouts(Duration.ofSeconds(10), Duration.ofSeconds(10),
         Duration.ofMinutes(5), Duration.ofSeconds(60), Duration.ofSeconds(5)));
-    assertThat(c.limits()).isEqualTo(new ProxyConfig.Limits(0, 0, 4096));
+    assertThat(c.limits()).isEqualTo(new ProxyConfig.Limits(0, 0, 4096, 0, 0));
     assertThat(ProxyConfig.fromJson(new JsonObject())).isEqualTo(c);
   }
 
@@ -142,7 +142,7 @@ class ProxyConfigTest {
     assertThat(r.ports()).extracting(PortRange::toString).containsExactly("443", "8000", "1024-2048");
     assertThat(c.timeouts()).isEqualTo(new ProxyConfig.Timeouts(Duration.ofMillis(500), Duration.ofSeconds(2),
         Duration.ofHours(1), Duration.ofDays(1), Duration.ofMinutes(1)));
-    assertThat(c.limits()).isEqualTo(new ProxyConfig.Limits(3, 7, 1));
+    assertThat(c.limits()).isEqualTo(new ProxyConfig.Limits(3, 7, 1, 0, 0));
   }
 
   // ---------------------------------------------------------------------------------------------------------------

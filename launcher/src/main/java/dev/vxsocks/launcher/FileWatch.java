@@ -44,7 +44,7 @@ final class FileWatch {
     String version = ConfigLoader.version(raw);
     ProxyConfig next;
     try {
-      next = ProxyConfig.fromJson(ConfigLoader.applyOverrides(raw.copy()));
+      next = ConfigLoader.validateWithOverrides(raw.copy());
     } catch (ConfigException e) {
       LOG.warning("config: " + file + " changed but is not valid, still running version " + node.version() + ": "
           + e.getMessage());

@@ -1,63 +1,41 @@
 package dev.vxsocks.launcher;
 
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
+import java.util.logging.Level;
 import java.util.logging.LogManager;
+import java.util.logging.Logger;
 
 /**
- * One line per record on standard error: {@code 2026-11-22T23:40:01.123Z INFO dev.vxsocks.session session=...}.
- * A user-supplied {@code -Djava.util.logging.config.file} takes precedence.
+ * One line per record on standard error, written off the event loops ({@link AsyncLineHandler}):
+ * {@code 2026-11-22T23:40:01.123Z INFO dev.vxsocks.session session=...}. A user-supplied
+ * {@code -Djava.util.logging.config.file} takes precedence.
  */
 final class LogSetup {
+
+  private static AsyncLineHandler handler;
 
   private LogSetup() {
   }
 
-  /**
-   * The JDK's LogManager resets (closes) every handler in its own shutdown hook, which races ours: the
-   * "vxsocks stopping" line and the summary lines of the sessions closed at shutdown were lost. This manager ignores
-   * a reset once the JVM is shutting down; the console handler needs no closing.
-   */
-  public static final class ShutdownSafeLogManager extends LogManager {
-    @Override
-    public void reset() {
-      if (!shuttingDown()) {
-        super.reset();
-      }
-    }
-
-    private static boolean shuttingDown() {
-      Thread probe = new Thread(() -> { });
-      try {
-        Runtime.getRuntime().addShutdownHook(probe);
-        Runtime.getRuntime().removeShutdownHook(probe);
-        return false;
-      } catch (IllegalStateException alreadyShuttingDown) {
-        return true;
-      }
-    }
-  }
-
-  static void configure(String level) {
+  static synchronized void configure(String level) {
     if (System.getProperty("java.util.logging.config.file") != null) {
       return;
     }
-    String props = String.join("\n",
-        "handlers=java.util.logging.ConsoleHandler",
-        ".level=INFO",
-        "dev.vxsocks.level=" + level,
-        "java.util.logging.ConsoleHandler.level=" + level,
-        "java.util.logging.SimpleFormatter.format=%1$tFT%1$tT.%1$tLZ %4$s %3$s %5$s%6$s%n",
-        "com.hazelcast.level=WARNING",
-        "io.netty.level=WARNING",
-        "");
-    System.setProperty("user.timezone", "UTC");
-    java.util.TimeZone.setDefault(java.util.TimeZone.getTimeZone("UTC"));
-    try {
-      LogManager.getLogManager().readConfiguration(new ByteArrayInputStream(props.getBytes(StandardCharsets.UTF_8)));
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
+    LogManager.getLogManager().reset();
+    Level l = Level.parse(level);
+    handler = new AsyncLineHandler();
+    handler.setLevel(l);
+    Logger root = Logger.getLogger("");
+    root.setLevel(Level.INFO);
+    root.addHandler(handler);
+    Logger.getLogger("dev.vxsocks").setLevel(l);
+    Logger.getLogger("com.hazelcast").setLevel(Level.WARNING);
+    Logger.getLogger("io.netty").setLevel(Level.WARNING);
+  }
+
+  /** Writes every queued line (called last on shutdown). */
+  static synchronized void close() {
+    if (handler != null) {
+      handler.close();
     }
   }
 }

@@ -32,9 +32,9 @@ import java.util.logging.Logger;
 public final class Main {
 
   static {
-    // Before the first Logger: keep log handlers alive while our shutdown hook closes sessions (see LogSetup).
+    // Must precede the first Logger (the field below): see ShutdownSafeLogManager.
     if (System.getProperty("java.util.logging.manager") == null) {
-      System.setProperty("java.util.logging.manager", LogSetup.ShutdownSafeLogManager.class.getName());
+      System.setProperty("java.util.logging.manager", ShutdownSafeLogManager.class.getName());
     }
   }
 
@@ -56,6 +56,9 @@ public final class Main {
       "  --log-level LEVEL INFO (default), FINE for a line per handshake phase, WARNING for errors only",
       "  --watch           single node: re-read FILE every second and apply users, rules and limits",
       "  Settings can be overridden with VXSOCKS_* environment variables or -Dvxsocks.* properties (see README).");
+
+  /** The configuration being started, for error messages. */
+  private static volatile ProxyConfig lastConfig;
 
   private Main() {
   }
@@ -101,13 +104,20 @@ public final class Main {
     if (watch && config == null) {
       throw new UsageException("--watch needs a configuration file (--config FILE)");
     }
-    LogSetup.configure(level == null ? "INFO" : level.toUpperCase(java.util.Locale.ROOT));
+    String logLevel = level == null ? "INFO" : level.toUpperCase(java.util.Locale.ROOT);
+    try {
+      java.util.logging.Level.parse(logLevel);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException("--log-level must be one of SEVERE, WARNING, INFO, FINE, FINER, FINEST, ALL, OFF; got '" + level + "'");
+    }
+    LogSetup.configure(logLevel);
     VertxOptions options = new VertxOptions().setPreferNativeTransport(true);
     Vertx vertx = Vertx.vertx(options);
     try {
       JsonObject file = ConfigLoader.loadJson(vertx, config).await(30, TimeUnit.SECONDS);
       String version = ConfigLoader.version(file);
-      ProxyConfig cfg = ProxyConfig.fromJson(ConfigLoader.applyOverrides(file.copy()));
+      ProxyConfig cfg = ConfigLoader.validateWithOverrides(file.copy());
+      lastConfig = cfg;
       if (cfg.auth().methods().contains(ProxyConfig.METHOD_USERNAME_PASSWORD) && cfg.users().isEmpty() && !cfg.cluster().enabled()) {
         LOG.warning("username-password auth is on but no user is configured: every login will fail");
       }
@@ -121,7 +131,6 @@ public final class Main {
         manager = HazelcastSetup.clusterManager(cfg.cluster());
         vertx = HazelcastSetup.clusteredVertx(options, cfg.cluster(), manager).await(120, TimeUnit.SECONDS);
       }
-      Vertx running = vertx;
       int instances = VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE;
       Node node = Node.start(vertx, cfg, version, instances,
           manager == null ? null : manager.getHazelcastInstance()).await(60, TimeUnit.SECONDS);
@@ -131,12 +140,13 @@ public final class Main {
       CompletableFuture<Void> closed = new CompletableFuture<>();
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
         LOG.info("vxsocks stopping: closing sessions" + (cfg.cluster().enabled() ? " and leaving the cluster" : ""));
-        running.close().onComplete(ar -> closed.complete(null));
+        node.stop().onComplete(ar -> closed.complete(null));
         try {
           closed.get(20, TimeUnit.SECONDS);
         } catch (Exception ignored) {
           // exiting anyway
         }
+        LogSetup.close();
       }, "vxsocks-shutdown"));
       ProxyConfig c = node.config();
       LOG.info("vxsocks listening on " + hostPort(cfg.listen().host(), node.port()) + " (config " + ConfigLoader.describe(config)
@@ -154,14 +164,28 @@ public final class Main {
       return 2;
     } catch (Exception e) {
       Throwable cause = rootCause(e);
-      if (cause instanceof BindException) {
-        err.println("vxsocks: cannot listen: " + cause.getMessage());
+      if (cause instanceof BindException || isNativeBindFailure(cause)) {
+        err.println("vxsocks: cannot listen on " + hostPort(listenHost(), listenPort()) + ": "
+            + (cause.getMessage().contains("Address already in use") ? "address already in use" : cause.getMessage()));
       } else {
         err.println("vxsocks: failed to start: " + cause);
       }
       vertx.close();
       return 1;
     }
+  }
+
+  /** epoll reports bind(2) failures as Netty's NativeIoException, not java.net.BindException. */
+  private static boolean isNativeBindFailure(Throwable t) {
+    return t.getClass().getName().startsWith("io.netty.channel.unix.Errors") && String.valueOf(t.getMessage()).startsWith("bind(");
+  }
+
+  private static String listenHost() {
+    return lastConfig == null ? "?" : lastConfig.listen().host();
+  }
+
+  private static int listenPort() {
+    return lastConfig == null ? 0 : lastConfig.listen().port();
   }
 
   private static int awaitForever() {

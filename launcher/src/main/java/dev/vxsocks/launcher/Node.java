@@ -18,6 +18,7 @@ import java.util.logging.Logger;
 public final class Node {
 
   private static final Logger LOG = Logger.getLogger("dev.vxsocks.node");
+  private static final String NODE_MAP = "vxsocks.node";
 
   private final Vertx vertx;
   private final ProxyServer server;
@@ -51,6 +52,10 @@ public final class Node {
    */
   public static Future<Node> start(Vertx vertx, ProxyConfig config, String fileVersion, int proxyInstances,
                                    HazelcastInstance hz) {
+    // The auth verticle's addresses are per Vert.x instance: a second node on the same one would answer for the first.
+    if (vertx.sharedData().getLocalMap(NODE_MAP).putIfAbsent("node", Boolean.TRUE) != null) {
+      return Future.failedFuture(new IllegalStateException("a vxsocks node is already running on this Vert.x instance"));
+    }
     if (hz == null) {
       InMemoryUserStore users = new InMemoryUserStore(config.users());
       AuthVerticle auth = new AuthVerticle(config, users, new InMemorySessionLimiter());
@@ -110,6 +115,11 @@ public final class Node {
     localUsers.replaceAll(next.users());
     auth.apply(config.withShared(next));
     version = nextVersion;
+  }
+
+  /** Stops accepting, ends every session (which gives its slots back to the auth verticle), then closes Vert.x. */
+  public Future<Void> stop() {
+    return server.stop(vertx).eventually(() -> vertx.close());
   }
 
   public int port() {

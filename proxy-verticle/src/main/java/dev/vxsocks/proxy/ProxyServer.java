@@ -34,8 +34,7 @@ public final class ProxyServer {
   public static Future<ProxyServer> deploy(Vertx vertx, ProxyConfig config, int instances) {
     ProxyConfig effective = config;
     if (config.listen().port() == 0) {
-      effective = new ProxyConfig(new ProxyConfig.Listen(config.listen().host(), -SHARED_RANDOM_PORTS.incrementAndGet()),
-          config.auth(), config.users(), config.rules(), config.timeouts(), config.limits());
+      effective = config.withListenPort(-SHARED_RANDOM_PORTS.incrementAndGet());
     }
     ProxyConfig deployed = effective;
     ProxyStats stats = new ProxyStats();

@@ -2,6 +2,7 @@ package dev.vxsocks.proxy;
 
 import dev.vxsocks.auth.api.AuthAddresses;
 import dev.vxsocks.auth.api.AuthClient;
+import dev.vxsocks.auth.api.Verdict;
 import dev.vxsocks.config.IpLiterals;
 import dev.vxsocks.config.ProxyConfig;
 import io.vertx.core.Future;
@@ -17,7 +18,9 @@ import java.net.InetAddress;
 import java.net.NetworkInterface;
 import java.net.SocketException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.Set;
 import java.util.logging.Logger;
 
@@ -30,10 +33,16 @@ public final class Socks5ProxyVerticle extends VerticleBase {
 
   private static final Logger LOG = Logger.getLogger(Socks5ProxyVerticle.class.getName());
   private static final long SWEEP_MS = 1000;
+  private static final long CLIENT_VERDICT_TTL_NANOS = 1_000_000_000L;
+  private static final int MAX_CLIENT_VERDICTS = 65_536;
+
+  private record CachedVerdict(Verdict verdict, long expiresAtNanos) {
+  }
 
   private final ProxyConfig config;
   private final ProxyStats stats;
   private final Set<Socks5Session> sessions = new HashSet<>();
+  private final Map<String, CachedVerdict> clientVerdicts = new HashMap<>();
   private AuthClient auth;
   /** Kept in a field: an unreachable NetClient is closed by a Cleaner, killing its connections (DESIGN.md §10). */
   private NetClient connector;
@@ -81,7 +90,8 @@ public final class Socks5ProxyVerticle extends VerticleBase {
     for (Socks5Session s : new ArrayList<>(sessions)) {
       s.finish("proxy stopping");
     }
-    return server.close().compose(v -> connector.close());
+    // Both close at once (shutdown with no grace period); neither waits on the other's outcome.
+    return Future.join(server.close(), connector.close());
   }
 
   /** The port this instance listens on (the configured one, or the one the OS chose for port 0). */
@@ -104,6 +114,25 @@ public final class Socks5ProxyVerticle extends VerticleBase {
     Socks5Session session = new Socks5Session(this, socket, id);
     sessions.add(session);
     session.start();
+  }
+
+  /**
+   * Client rules for {@code clientIp}, remembered for {@link #CLIENT_VERDICT_TTL_NANOS}: a client that opens many
+   * connections (the usual case behind a balancer) costs one event-bus round trip per second instead of one per
+   * connection. A rule change is therefore seen within a second. Failures are not remembered.
+   */
+  Future<Verdict> checkClient(String clientIp) {
+    long now = System.nanoTime();
+    CachedVerdict cached = clientVerdicts.get(clientIp);
+    if (cached != null && now - cached.expiresAtNanos() < 0) {
+      return Future.succeededFuture(cached.verdict());
+    }
+    return auth.checkClient(clientIp).onSuccess(v -> {
+      if (clientVerdicts.size() >= MAX_CLIENT_VERDICTS) {
+        clientVerdicts.clear();
+      }
+      clientVerdicts.put(clientIp, new CachedVerdict(v, System.nanoTime() + CLIENT_VERDICT_TTL_NANOS));
+    });
   }
 
   /**

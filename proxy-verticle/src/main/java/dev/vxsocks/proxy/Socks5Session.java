@@ -27,8 +27,10 @@ import io.vertx.core.net.NetSocket;
 import io.vertx.core.net.SocketAddress;
 
 import java.net.InetAddress;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -68,6 +70,14 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
   private Relay relay;
   private long bytesUp;
   private boolean finished;
+  private final List<Runnable> cleanups = new ArrayList<>(2);
+  private final List<TimeoutCheck> timeoutChecks = new ArrayList<>(1);
+  private Supplier<String> summaryExtra;
+
+  /** A command's own timer check, run by the verticle's one-second sweep. */
+  interface TimeoutCheck {
+    void check(long nowNanos);
+  }
 
   Socks5Session(Socks5ProxyVerticle verticle, NetSocket socket, String id) {
     this.verticle = verticle;
@@ -87,37 +97,100 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
     return id;
   }
 
-  /** The user name the client sent (null before or without username/password auth). */
+  /** Runs when the session finishes, whatever the reason (releases a command's sockets). */
+  void onFinish(Runnable cleanup) {
+    cleanups.add(cleanup);
+  }
+
+  void onSweep(TimeoutCheck check) {
+    timeoutChecks.add(check);
+  }
+
+  /** More fields for the summary line (a UDP association's counters). */
+  void summaryExtra(Supplier<String> extra) {
+    this.summaryExtra = extra;
+  }
+
+  boolean isFinished() {
+    return finished;
+  }
+
+  void phase(String phase) {
+    this.phase = phase;
+  }
+
+  /** Marks the request as answered with success outside {@link #relay} (a UDP association). */
+  void replied(ReplyCode code) {
+    this.reply = code;
+  }
+
+  Socks5ProxyVerticle verticle() {
+    return verticle;
+  }
+
+  NetSocket socket() {
+    return socket;
+  }
+
+  String clientIp() {
+    return clientIp;
+  }
+
   String user() {
     return user;
   }
 
+  ProxyConfig config() {
+    return config;
+  }
+
+  AuthClient auth() {
+    return auth;
+  }
+
+  Vertx vertx() {
+    return vertx;
+  }
+
   /** Accept: client rules before a single byte is read. */
   void start() {
-    socket.pause();
-    HalfClose.enable(socket);
+    if (!HalfClose.enable(socket)) {
+      finish("client closed at once");
+      return;
+    }
     socket.exceptionHandler(err -> LOG.fine(() -> "session=" + id + " socket error in " + phase + ": " + err));
     socket.closeHandler(v -> finish(inHandshake ? "client closed during " + phase : "client closed"));
     handshakeTimer = vertx.setTimer(config.timeouts().handshake().toMillis(), t -> {
       handshakeTimer = -1;
       finish("handshake timeout in " + phase);
     });
-    auth.checkClient(clientIp).onComplete(ar -> {
-      if (finished) {
-        return;
-      }
-      if (ar.failed()) {
-        LOG.warning("session=" + id + " auth verticle unavailable for client rules: " + ar.cause().getMessage());
-        finish("auth unavailable");
-      } else if (!ar.result().allowed()) {
-        LOG.fine(() -> "session=" + id + " client " + clientIp + " refused by " + ar.result().detail());
-        finish("client rules: " + ar.result().detail());
-      } else {
-        phase = "greeting";
-        socket.handler(this::onClientData);
+    Future<Verdict> verdict = verticle.checkClient(clientIp);
+    if (verdict.isComplete()) {
+      // A remembered verdict: no need to stop reading (pausing and resuming costs two epoll_ctl calls).
+      onClientVerdict(verdict, false);
+    } else {
+      socket.pause();
+      verdict.onComplete(ar -> onClientVerdict(verdict, true));
+    }
+  }
+
+  private void onClientVerdict(Future<Verdict> verdict, boolean paused) {
+    if (finished) {
+      return;
+    }
+    if (verdict.failed()) {
+      LOG.warning("session=" + id + " auth verticle unavailable for client rules: " + verdict.cause().getMessage());
+      finish("auth unavailable");
+    } else if (!verdict.result().allowed()) {
+      LOG.fine(() -> "session=" + id + " client " + clientIp + " refused by " + verdict.result().detail());
+      finish("client rules: " + verdict.result().detail());
+    } else {
+      phase = "greeting";
+      socket.handler(this::onClientData);
+      if (paused) {
         socket.resume();
       }
-    });
+    }
   }
 
   private void onClientData(Buffer data) {
@@ -196,15 +269,24 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
     socket.pause();
     cancelHandshakeTimer();
     command = request.command();
-    target = request.dstAddrType().equals(AddressType.IPV6)
+    target = request.dstAddr().indexOf(':') >= 0
         ? "[" + request.dstAddr() + "]:" + request.dstPort() : request.dstAddr() + ":" + request.dstPort();
     if (request.rsv() != 0) {
       LOG.fine(() -> "session=" + id + " request RSV is " + request.rsv() + ", ignored");
     }
     LOG.fine(() -> "session=" + id + " request " + command + " " + LogText.safe(target));
+    if (command.equals(Command.BIND)) {
+      phase = "bind";
+      new BindCommand(this, request).start();
+      return;
+    }
+    if (command.equals(Command.UDP_ASSOCIATE)) {
+      phase = "udp-associate";
+      new UdpAssociation(this, request).start();
+      return;
+    }
     if (!command.equals(Command.CONNECT)) {
-      fail(new Socks5ProtocolException(Kind.UNSUPPORTED_COMMAND,
-          command.isKnown() ? command + " is not offered by this version" : "unknown command " + command));
+      fail(new Socks5ProtocolException(Kind.UNSUPPORTED_COMMAND, "unknown command " + command));
       return;
     }
     phase = "resolve";
@@ -259,13 +341,8 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
   private Future<NetSocket> connect(Socks5CommandRequest request, List<InetAddress> addresses, int i) {
     InetAddress address = addresses.get(i);
     String host = request.dstAddrType().equals(AddressType.DOMAIN) ? request.dstAddr() : null;
-    phase = "authorize";
-    if (verticle.isOwnListener(address, request.dstPort())) {
-      return Future.failedFuture(new RequestDeniedException(
-          Verdict.deny(Verdict.DENIED, "destination is this proxy's own listening port")));
-    }
-    return auth.authorize(new AuthorizeRequest(user, clientIp, command.toString(), host, address.getHostAddress(), request.dstPort()))
-        .compose(verdict -> verdict.allowed() ? openSession() : Future.failedFuture(new RequestDeniedException(verdict)))
+    return authorize(host, address, request.dstPort())
+        .compose(v -> openSession())
         .compose(v -> {
           if (finished) {
             return Future.failedFuture("session ended");
@@ -286,7 +363,23 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
         });
   }
 
-  private Future<Void> openSession() {
+  /**
+   * Request rules for {@code command} to {@code host}/{@code address}:{@code port} (both null: no particular
+   * destination). Fails with {@link RequestDeniedException} when refused.
+   */
+  Future<Void> authorize(String host, InetAddress address, int port) {
+    phase = "authorize";
+    if (address != null && verticle.isOwnListener(address, port)) {
+      return Future.failedFuture(new RequestDeniedException(
+          Verdict.deny(Verdict.DENIED, "destination is this proxy's own listening port")));
+    }
+    return auth.authorize(new AuthorizeRequest(user, clientIp, command.toString(), host,
+            address == null ? null : address.getHostAddress(), port))
+        .compose(verdict -> verdict.allowed() ? Future.succeededFuture() : Future.failedFuture(new RequestDeniedException(verdict)));
+  }
+
+  /** Takes this session's slot (once); fails with {@link RequestDeniedException} over a limit. */
+  Future<Void> openSession() {
     if (lease != null) {
       return Future.succeededFuture();
     }
@@ -305,22 +398,40 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
   }
 
   private void startRelay(NetSocket upstream) {
-    this.upstream = upstream;
-    upstream.pause();
-    HalfClose.enable(upstream);
-    reply = ReplyCode.SUCCEEDED;
     SocketAddress local = upstream.localAddress();
-    socket.write(Socks5Encoder.reply(ReplyCode.SUCCEEDED, IpLiterals.parse(local.hostAddress()), local.port()));
+    relay(upstream, IpLiterals.parse(local.hostAddress()), local.port());
+  }
+
+  /**
+   * Sends the success reply carrying {@code bndAddr}:{@code bndPort}, hands the client's pipelined bytes to
+   * {@code peer}, and relays until both sides are done. {@code peer} must be paused.
+   */
+  void relay(NetSocket peer, InetAddress bndAddr, int bndPort) {
+    this.upstream = peer;
+    peer.pause();
+    if (!HalfClose.enable(peer)) {
+      fail(new java.net.ConnectException("the connection closed before the relay started"));
+      return;
+    }
+    reply = ReplyCode.SUCCEEDED;
+    socket.write(Socks5Encoder.reply(ReplyCode.SUCCEEDED, bndAddr, bndPort));
     Buffer leftover = decoder.takeLeftover();
-    inHandshake = false;
-    stats.pendingHandshakes.decrementAndGet();
+    endHandshake();
     phase = "relay";
-    relay = new Relay(socket, upstream, this);
+    relay = new Relay(socket, peer, this);
     if (leftover.length() > 0) {
       relay.countUp(leftover.length());
-      upstream.write(leftover);
+      peer.write(leftover);
     }
     relay.start();
+  }
+
+  /** The handshake is over (relay or association running): the pending-handshake count drops. */
+  void endHandshake() {
+    if (inHandshake) {
+      inHandshake = false;
+      stats.pendingHandshakes.decrementAndGet();
+    }
   }
 
   @Override
@@ -329,7 +440,7 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
   }
 
   /** Replies with the code {@link ReplyCodes#of} picks for {@code cause}, then closes. */
-  private void fail(Throwable cause) {
+  void fail(Throwable cause) {
     if (finished) {
       return;
     }
@@ -352,7 +463,13 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
 
   /** Called by the verticle's sweep. */
   void checkTimeouts(long nowNanos) {
-    if (relay == null || finished) {
+    if (finished) {
+      return;
+    }
+    for (TimeoutCheck check : timeoutChecks) {
+      check.check(nowNanos);
+    }
+    if (relay == null) {
       return;
     }
     if (nowNanos - relay.lastActivityNanos() > config.timeouts().idle().toNanos()) {
@@ -370,10 +487,15 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
     }
     finished = true;
     cancelHandshakeTimer();
-    if (inHandshake) {
-      stats.pendingHandshakes.decrementAndGet();
-    }
+    endHandshake();
     stats.openSessions.decrementAndGet();
+    for (Runnable r : cleanups) {
+      try {
+        r.run();
+      } catch (RuntimeException e) {
+        LOG.log(Level.WARNING, "session=" + id + " cleanup failed", e);
+      }
+    }
     socket.close();
     if (relay != null) {
       relay.close(reason);
@@ -388,7 +510,8 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
       LOG.info("session=" + id + " client=" + clientAddress + " user=" + LogText.safe(user)
           + " cmd=" + (command == null ? "-" : command) + " target=" + LogText.safe(target)
           + " reply=" + (reply == null ? "-" : reply.word()) + " up=" + bytesUp
-          + " down=" + (relay == null ? 0 : relay.bytesDown()) + " duration=" + ms + "ms close=\"" + reason + "\"");
+          + " down=" + (relay == null ? 0 : relay.bytesDown()) + " duration=" + ms + "ms"
+          + (summaryExtra == null ? "" : " " + summaryExtra.get()) + " close=\"" + reason + "\"");
     }
   }
 

@@ -206,14 +206,20 @@ class Socks5SessionTest {
   }
 
   @Test
-  void bindAndUdpAssociateGet07ForNow() throws IOException {
-    for (int cmd : new int[] {2, 3}) {
-      try (RawClient c = new RawClient(open.port())) {
-        c.send(NO_AUTH).expect(CHOSE_NO_AUTH);
-        c.send(bytes(5, cmd, 0, 1, 127, 0, 0, 1, 0, 80));
-        c.expect(bytes(5, 7, 0, 1, 0, 0, 0, 0, 0, 0));
+  void passwordsNeverReachTheLogs() throws Exception {
+    String wrong = "Wr0ng-Pa55-marker";
+    try (LogCapture logs = new LogCapture("", java.util.logging.Level.ALL)) {
+      try (RawClient c = new RawClient(withAuth.port())) {
+        c.send(bytes(5, 1, 2)).expect(bytes(5, 2));
+        c.send(passwordRequest(TestProxy.USER, wrong)).expect(bytes(1, 1));
         c.expectClosed();
       }
+      try (RawClient c = authed()) {
+        c.send("x".getBytes()).expect("x".getBytes());
+      }
+      logs.await("auth failed: bad-credentials", 5000);
+      logs.await("user=alice cmd=connect", 5000);
+      assertThat(logs.lines()).isNotEmpty().noneMatch(l -> l.contains(wrong) || l.contains(TestProxy.PASSWORD));
     }
   }
 

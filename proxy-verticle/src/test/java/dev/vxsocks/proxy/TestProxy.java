@@ -45,7 +45,7 @@ final class TestProxy implements AutoCloseable {
             .add(new JsonObject().put("name", "bob").put("password", PASSWORD_HASH).put("enabled", false)))
         .put("rules", new JsonObject().put("request", new JsonArray()
             .add(new JsonObject().put("action", "deny").put("to", new JsonArray().add("127.0.0.66")))
-            .add(new JsonObject().put("action", "allow").put("to", new JsonArray().add("127.0.0.1").add("::1").add("localhost")))
+            .add(new JsonObject().put("action", "allow").put("to", new JsonArray().add("127.0.0.1").add("127.0.0.2").add("::1").add("localhost")))
             .add(new JsonObject().put("action", "allow").put("to", new JsonArray().add("0.0.0.0/0").add("::/0").add("*")))))
         .put("timeouts", new JsonObject().put("handshake", "2s"));
   }

@@ -18,6 +18,8 @@ public final class AuthAddresses {
   public static final String AUTHORIZE = PREFIX + "authorize";
   /** Take a session slot (per-user and per-client-IP limits); the verdict carries the lease to return. */
   public static final String SESSION_OPEN = PREFIX + "session.open";
+  /** {@code kind} of a {@link #SESSION_OPEN} that counts UDP associations instead of sessions. */
+  public static final String KIND_UDP_ASSOCIATION = "udp-association";
   /** Give a lease back; fire-and-forget. */
   public static final String SESSION_CLOSE = PREFIX + "session.close";
   /**

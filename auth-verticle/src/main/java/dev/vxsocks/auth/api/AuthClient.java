@@ -41,6 +41,15 @@ public final class AuthClient {
     return ask(AuthAddresses.SESSION_OPEN, new JsonObject().put("user", user).put("client", client));
   }
 
+  /**
+   * Takes a UDP-association slot ({@code limits.udp-associations-per-*}), counted apart from sessions; the
+   * association's control connection holds a session slot as well.
+   */
+  public Future<Verdict> openUdpAssociation(String user, String client) {
+    return ask(AuthAddresses.SESSION_OPEN, new JsonObject().put("user", user).put("client", client)
+        .put("kind", AuthAddresses.KIND_UDP_ASSOCIATION));
+  }
+
   public void closeSession(String lease) {
     if (lease != null) {
       bus.send(AuthAddresses.SESSION_CLOSE, new JsonObject().put("lease", lease), options);

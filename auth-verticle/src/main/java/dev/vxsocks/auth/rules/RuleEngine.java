@@ -86,6 +86,10 @@ public final class RuleEngine {
     if (rule.toAddresses().isEmpty() && rule.toHosts().isEmpty()) {
       return true;
     }
+    if (address == null && host == null) {
+      // No particular destination (BIND from any peer, a UDP association): only a rule open to every destination.
+      return rule.toAddresses().stream().anyMatch(Cidr::isEverything) || rule.toHosts().stream().anyMatch(HostPattern::isAny);
+    }
     boolean byAddress = address != null && anyContains(rule.toAddresses(), address);
     boolean byHost = host != null && rule.toHosts().stream().anyMatch(h -> h.matches(host));
     return byAddress || byHost;

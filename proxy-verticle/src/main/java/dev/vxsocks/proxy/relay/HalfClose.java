@@ -31,13 +31,20 @@ public final class HalfClose {
   private HalfClose() {
   }
 
-  /** Call on the socket's event loop before reading from it (in the connect handler, or right after connect). */
-  public static void enable(NetSocket socket) {
+  /**
+   * Call on the socket's event loop before reading from it (in the connect handler, or right after connect).
+   * Returns false when the connection is already closed (its peer went away first): nothing will be read from it.
+   */
+  public static boolean enable(NetSocket socket) {
     Channel channel = channel(socket);
+    if (!channel.isActive() || channel.pipeline().get(VERTX_HANDLER_NAME) == null) {
+      return false;
+    }
     channel.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
     if (channel.pipeline().get(HANDLER_NAME) == null) {
       channel.pipeline().addBefore(VERTX_HANDLER_NAME, HANDLER_NAME, new EndMarker());
     }
+    return true;
   }
 
   /** Sends FIN on {@code socket}, keeping its read side open. */
