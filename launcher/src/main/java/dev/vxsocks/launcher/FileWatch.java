@@ -52,6 +52,6 @@ final class FileWatch {
     }
     node.reload(next, version);
     LOG.info("config: " + file + " reloaded, now running version " + version
-        + " (users, rules and limits are live; timeouts, auth methods and listen need a restart)");
+        + " (users, rules, limits, timeouts and auth methods are live; listen, bind and udp need a restart)");
   }
 }

@@ -12,6 +12,7 @@ import dev.vxsocks.proxy.ProxyServer;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Logger;
 
 /** One running proxy node: the auth verticle and the connection verticles, deployed on a Vert.x instance. */
@@ -66,6 +67,8 @@ public final class Node {
     record Parts(HazelcastUserStore users, HazelcastSessionLimiter limiter, SharedConfig shared,
                  SharedConfig.Versioned current) {
     }
+    // Set once the proxy is deployed; a rollout arriving before that reaches it through the effective config.
+    AtomicReference<ProxyServer> deployed = new AtomicReference<>();
     return vertx.executeBlocking(() -> {
       HazelcastUserStore users = new HazelcastUserStore(hz).start(config.users());
       HazelcastSessionLimiter limiter = new HazelcastSessionLimiter(vertx, hz, config.cluster()).start();
@@ -88,9 +91,14 @@ public final class Node {
                 LOG.warning("config: rolled-out configuration refused, keeping the current one: " + err.getMessage());
                 return;
               }
-              auth.apply(config.withShared(next.config()));
+              ProxyConfig applied = config.withShared(next.config());
+              auth.apply(applied);
+              ProxyServer proxy = deployed.get();
+              if (proxy != null) {
+                proxy.apply(applied);
+              }
               LOG.info("config: now running version " + next.version()
-                  + " (rules and limits are live; timeouts, auth methods and listen need a restart)");
+                  + " (users, rules, limits, timeouts and auth methods are live; listen, bind, udp and cluster need a restart)");
               vertx.executeBlocking(() -> {
                 parts.shared().reportRunning(next.version());
                 return null;
@@ -100,20 +108,24 @@ public final class Node {
             return null;
           }, false))
           .compose(v -> ProxyServer.deploy(vertx, effective, proxyInstances))
+          .onSuccess(deployed::set)
           .map(server -> new Node(vertx, server, effective, version, auth, null));
     });
   }
 
   /**
-   * A single node's configuration file changed: users, rules and limits take effect now (a revoked user's sessions
-   * are closed); timeouts, auth methods and listen wait for a restart. Not for cluster nodes (use config apply).
+   * A single node's configuration file changed: users, rules, limits, timeouts and auth methods take effect for new
+   * sessions (a revoked user's sessions are closed); listen, bind and udp wait for a restart. Not for cluster nodes
+   * (use config apply).
    */
   public void reload(ProxyConfig next, String nextVersion) {
     if (localUsers == null) {
       throw new IllegalStateException("a cluster node takes configuration changes from config apply");
     }
     localUsers.replaceAll(next.users());
-    auth.apply(config.withShared(next));
+    ProxyConfig applied = config.withShared(next);
+    auth.apply(applied);
+    server.apply(applied);
     version = nextVersion;
   }
 

@@ -77,6 +77,40 @@ class FileWatchTest {
     assertThat(auth.authenticate("alice", "pw", "127.0.0.1").await(10, TimeUnit.SECONDS).allowed()).isFalse();
   }
 
+  @Test
+  void authMethodsAndTimeoutsApplyToNewConnections(@TempDir Path dir) throws Exception {
+    String hash = PasswordHash.create("pw".toCharArray(), PasswordHash.MIN_ITERATIONS).encoded();
+    Path file = dir.resolve("node.yaml");
+    Files.writeString(file, yaml(hash, true, false, "3"));
+    ProxyConfig cfg = ConfigLoader.load(vertx, file).await(10, TimeUnit.SECONDS);
+    Node node = Node.start(vertx, cfg, "v1", 2, null).await(30, TimeUnit.SECONDS);
+    FileWatch.start(vertx, file, node, Duration.ofMillis(250)).await(10, TimeUnit.SECONDS);
+    assertThat(methodChosen(node.port())).as("username-password").isEqualTo(2);
+
+    Files.writeString(file, yaml(hash, true, false, "3").replace("methods: [username-password]", "methods: [none]")
+        + "timeouts: { handshake: 1s }\n");
+    poll(Duration.ofSeconds(5), () -> methodChosen(node.port()) == 0);
+    // The new handshake deadline holds for new connections: a silent client is closed after about a second.
+    try (java.net.Socket silent = new java.net.Socket("127.0.0.1", node.port())) {
+      silent.setSoTimeout(8000);
+      long start = System.nanoTime();
+      assertThat(silent.getInputStream().read()).isEqualTo(-1);
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(6));
+    }
+  }
+
+  /** The method a fresh connection offering both no-auth and username/password gets. */
+  private static int methodChosen(int port) {
+    try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+      s.setSoTimeout(5000);
+      s.getOutputStream().write(new byte[] {5, 2, 0, 2});
+      byte[] reply = s.getInputStream().readNBytes(2);
+      return reply.length == 2 ? reply[1] & 0xff : -1;
+    } catch (java.io.IOException e) {
+      return -1;
+    }
+  }
+
   private static void poll(Duration within, BooleanSupplier condition) throws InterruptedException {
     long deadline = System.nanoTime() + within.toNanos();
     while (!condition.getAsBoolean()) {

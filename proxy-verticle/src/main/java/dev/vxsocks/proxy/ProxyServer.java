@@ -24,11 +24,18 @@ public final class ProxyServer {
   private final int port;
   private final ProxyStats stats;
   private final List<String> deploymentIds;
+  private final List<Socks5ProxyVerticle> verticles;
 
-  private ProxyServer(int port, ProxyStats stats, List<String> deploymentIds) {
+  private ProxyServer(int port, ProxyStats stats, List<String> deploymentIds, List<Socks5ProxyVerticle> verticles) {
     this.port = port;
     this.stats = stats;
     this.deploymentIds = deploymentIds;
+    this.verticles = verticles;
+  }
+
+  /** Every instance takes {@code next} for the connections it accepts from now on (see Socks5ProxyVerticle#apply). */
+  public void apply(ProxyConfig next) {
+    verticles.forEach(v -> v.apply(next));
   }
 
   public static Future<ProxyServer> deploy(Vertx vertx, ProxyConfig config, int instances) {
@@ -46,7 +53,7 @@ public final class ProxyServer {
       }
       return v;
     }, new DeploymentOptions().setInstances(Math.max(1, instances)))
-        .map(id -> new ProxyServer(started.get(0).actualPort(), stats, List.of(id)));
+        .map(id -> new ProxyServer(started.get(0).actualPort(), stats, List.of(id), List.copyOf(started)));
   }
 
   /** The port the proxy listens on. */

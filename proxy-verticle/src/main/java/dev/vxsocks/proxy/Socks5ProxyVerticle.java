@@ -39,7 +39,8 @@ public final class Socks5ProxyVerticle extends VerticleBase {
   private record CachedVerdict(Verdict verdict, long expiresAtNanos) {
   }
 
-  private final ProxyConfig config;
+  /** Replaced whole by {@link #apply}; each session keeps the one it started with. */
+  private volatile ProxyConfig config;
   private final ProxyStats stats;
   private final Set<Socks5Session> sessions = new HashSet<>();
   private final Map<String, CachedVerdict> clientVerdicts = new HashMap<>();
@@ -92,6 +93,16 @@ public final class Socks5ProxyVerticle extends VerticleBase {
     }
     // Both close at once (shutdown with no grace period); neither waits on the other's outcome.
     return Future.join(server.close(), connector.close());
+  }
+
+  /**
+   * Takes a new configuration for the sessions accepted from now on: auth methods, timeouts, limits. The listening
+   * address, BIND and UDP settings stay those the verticle was deployed with (they belong to the node).
+   */
+  public void apply(ProxyConfig next) {
+    ProxyConfig current = config;
+    config = new ProxyConfig(current.listen(), next.auth(), next.users(), next.rules(), next.timeouts(), next.limits(),
+        current.bind(), current.udp(), current.cluster());
   }
 
   /** The port this instance listens on (the configured one, or the one the OS chose for port 0). */

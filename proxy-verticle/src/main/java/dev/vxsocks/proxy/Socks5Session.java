@@ -22,6 +22,7 @@ import dev.vxsocks.proxy.relay.Relay;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.ConnectOptions;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetSocket;
 import io.vertx.core.net.SocketAddress;
@@ -348,7 +349,10 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
             return Future.failedFuture("session ended");
           }
           phase = "connect";
-          return connector.connect(SocketAddress.inetSocketAddress(request.dstPort(), address.getHostAddress()));
+          // The timeout travels with each connect: a configuration applied live changes it for new sessions.
+          return connector.connect(new ConnectOptions()
+              .setRemoteAddress(SocketAddress.inetSocketAddress(request.dstPort(), address.getHostAddress()))
+              .setTimeout((int) Math.min(Integer.MAX_VALUE, config.timeouts().connect().toMillis())));
         })
         .recover(err -> {
           // A name's next address is worth trying after a refused connect or a rule that denies this address; not
