@@ -62,8 +62,7 @@ public final class AuthVerticle extends VerticleBase {
     bus.<JsonObject>localConsumer(AuthAddresses.CLIENT, m -> answer(m, body -> Future.succeededFuture(
         rules.checkClient(body.getString("client")))));
     bus.<JsonObject>localConsumer(AuthAddresses.AUTHENTICATE, m -> answer(m, this::authenticate));
-    bus.<JsonObject>localConsumer(AuthAddresses.AUTHORIZE, m -> answer(m, body -> Future.succeededFuture(
-        rules.checkRequest(AuthorizeRequest.fromJson(body)))));
+    bus.<JsonObject>localConsumer(AuthAddresses.AUTHORIZE, m -> answer(m, this::authorize));
     bus.<JsonObject>localConsumer(AuthAddresses.SESSION_OPEN, m -> answer(m, this::openSession));
     bus.<JsonObject>localConsumer(AuthAddresses.SESSION_CLOSE, m -> {
       if (m.body() != null) {
@@ -84,6 +83,15 @@ public final class AuthVerticle extends VerticleBase {
 
   /** A UDP association's counters live under their own keys, apart from the sessions of the same user or IP. */
   private static final String UDP_KEY_PREFIX = "udp\u0000";
+
+  /** Request rules; with {@code open-session: true}, an allowed request also takes its session slot in one answer. */
+  private Future<Verdict> authorize(JsonObject body) {
+    Verdict verdict = rules.checkRequest(AuthorizeRequest.fromJson(body));
+    if (!verdict.allowed() || !body.getBoolean(AuthAddresses.OPEN_SESSION, false)) {
+      return Future.succeededFuture(verdict);
+    }
+    return openSession(body);
+  }
 
   private Future<Verdict> openSession(JsonObject body) {
     boolean udp = AuthAddresses.KIND_UDP_ASSOCIATION.equals(body.getString("kind"));

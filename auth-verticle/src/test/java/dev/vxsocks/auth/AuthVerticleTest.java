@@ -228,6 +228,33 @@ class AuthVerticleTest {
   // Session slots (sessions-per-user 1, sessions-per-client-ip 2).
 
   @Test
+  void authorizeAndOpenTakesTheSlotOnlyWhenTheRulesAllow(VertxTestContext ctx) {
+    AuthorizeRequest allowed = new AuthorizeRequest("alice", "127.0.0.1", "connect", "www.example.com", "93.184.216.34", 443);
+    AuthorizeRequest denied = new AuthorizeRequest("alice", "127.0.0.1", "connect", null, "10.1.2.3", 22);
+    client.authorizeAndOpen(denied)
+        .compose(first -> {
+          ctx.verify(() -> {
+            refused(first, Verdict.DENIED);
+            assertThat(first.lease()).isNull();
+          });
+          // The denial took no slot: alice's single slot (limit 1) is still free.
+          return client.authorizeAndOpen(allowed);
+        })
+        .compose(second -> {
+          ctx.verify(() -> {
+            assertThat(second.allowed()).isTrue();
+            assertThat(second.lease()).isNotNull();
+          });
+          return client.authorizeAndOpen(allowed);
+        })
+        .onComplete(ctx.succeeding(third -> ctx.verify(() -> {
+          refused(third, Verdict.LIMIT);
+          assertThat(third.detail()).contains("sessions-per-user");
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
   void sessionOverTheUserLimit(VertxTestContext ctx) {
     client.openSession("alice", "127.0.0.1")
         .compose(first -> {

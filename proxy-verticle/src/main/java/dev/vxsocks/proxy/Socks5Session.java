@@ -342,8 +342,7 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
   private Future<NetSocket> connect(Socks5CommandRequest request, List<InetAddress> addresses, int i) {
     InetAddress address = addresses.get(i);
     String host = request.dstAddrType().equals(AddressType.DOMAIN) ? request.dstAddr() : null;
-    return authorize(host, address, request.dstPort())
-        .compose(v -> openSession())
+    return authorize(host, address, request.dstPort(), lease == null)
         .compose(v -> {
           if (finished) {
             return Future.failedFuture("session ended");
@@ -372,14 +371,31 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
    * destination). Fails with {@link RequestDeniedException} when refused.
    */
   Future<Void> authorize(String host, InetAddress address, int port) {
+    return authorize(host, address, port, false);
+  }
+
+  /** As {@link #authorize(String, InetAddress, int)}; with {@code andOpen}, also takes the session slot (one round trip). */
+  private Future<Void> authorize(String host, InetAddress address, int port, boolean andOpen) {
     phase = "authorize";
     if (address != null && verticle.isOwnListener(address, port)) {
       return Future.failedFuture(new RequestDeniedException(
           Verdict.deny(Verdict.DENIED, "destination is this proxy's own listening port")));
     }
-    return auth.authorize(new AuthorizeRequest(user, clientIp, command.toString(), host,
-            address == null ? null : address.getHostAddress(), port))
-        .compose(verdict -> verdict.allowed() ? Future.succeededFuture() : Future.failedFuture(new RequestDeniedException(verdict)));
+    AuthorizeRequest request = new AuthorizeRequest(user, clientIp, command.toString(), host,
+        address == null ? null : address.getHostAddress(), port);
+    return (andOpen ? auth.authorizeAndOpen(request) : auth.authorize(request)).compose(verdict -> {
+      if (!verdict.allowed()) {
+        return Future.failedFuture(new RequestDeniedException(verdict));
+      }
+      if (verdict.lease() != null) {
+        if (finished) {
+          auth.closeSession(verdict.lease());
+          return Future.failedFuture("session ended");
+        }
+        lease = verdict.lease();
+      }
+      return Future.succeededFuture();
+    });
   }
 
   /** Takes this session's slot (once); fails with {@link RequestDeniedException} over a limit. */

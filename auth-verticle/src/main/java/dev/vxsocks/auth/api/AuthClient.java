@@ -36,6 +36,14 @@ public final class AuthClient {
     return ask(AuthAddresses.AUTHORIZE, request.toJson());
   }
 
+  /**
+   * Request rules and, when they allow, the session slot for the request's user and client in the same answer:
+   * the verdict is a denial (reason {@link Verdict#DENIED} or {@link Verdict#LIMIT}) or carries the lease.
+   */
+  public Future<Verdict> authorizeAndOpen(AuthorizeRequest request) {
+    return ask(AuthAddresses.AUTHORIZE, request.toJson().put(AuthAddresses.OPEN_SESSION, true));
+  }
+
   /** Takes a session slot for {@code user} (may be null) from {@code client}; the verdict's lease gives it back. */
   public Future<Verdict> openSession(String user, String client) {
     return ask(AuthAddresses.SESSION_OPEN, new JsonObject().put("user", user).put("client", client));
