@@ -4,6 +4,7 @@ import dev.vxsocks.auth.api.Verdict;
 import dev.vxsocks.config.PasswordHash;
 import dev.vxsocks.config.ProxyConfig.User;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 
 import javax.crypto.Mac;
@@ -36,6 +37,7 @@ public final class CredentialChecker {
   private final long ttlNanos;
   private final SecretKeySpec cacheKey;
   private final Map<String, Remembered> cache = new ConcurrentHashMap<>();
+  private final Map<String, Future<Boolean>> inFlight = new ConcurrentHashMap<>();
 
   /**
    * {@code decoyIterations} should be what the configured users' hashes cost, so that an unknown name takes as long
@@ -62,11 +64,28 @@ public final class CredentialChecker {
       }
       byte[] mac = mac(name, password);
       Remembered r = cache.get(name);
-      if (r != null && r.hash().equals(user.password().encoded()) && System.nanoTime() - r.expiresAtNanos() < 0
+      long now = System.nanoTime();
+      if (r != null && r.hash().equals(user.password().encoded()) && now - r.expiresAtNanos() < 0
           && MessageDigest.isEqual(r.mac(), mac)) {
+        if (r.expiresAtNanos() - now < ttlNanos / 2) {
+          // Still in use: keep it, so a steady stream of logins does not pay the hash again every TTL.
+          cache.put(name, new Remembered(r.hash(), r.mac(), now + ttlNanos));
+        }
         return Future.succeededFuture(Verdict.allow("cached"));
       }
-      return vertx.executeBlocking(() -> user.password().verify(password.toCharArray()), false).map(ok -> {
+      // Logins that arrive together with the same credentials (a client opening 100 connections at once) share one
+      // slow hash instead of queueing 100 on the worker pool.
+      String flight = name + '\u0000' + java.util.HexFormat.of().formatHex(mac) + '\u0000' + user.password().encoded();
+      Promise<Boolean> mine = Promise.promise();
+      Future<Boolean> verified = inFlight.putIfAbsent(flight, mine.future());
+      if (verified == null) {
+        verified = mine.future();
+        vertx.executeBlocking(() -> user.password().verify(password.toCharArray()), false).onComplete(ar -> {
+          inFlight.remove(flight, mine.future());
+          mine.handle(ar);
+        });
+      }
+      return verified.map(ok -> {
         if (!ok) {
           return Verdict.deny(Verdict.BAD_CREDENTIALS, "wrong password");
         }

@@ -55,6 +55,10 @@ public final class HalfClose {
       promise.fail("socket is not an open TCP connection");
       return promise.future();
     }
+    if (((DuplexChannel) channel).isOutputShutdown()) {
+      promise.complete();
+      return promise.future();
+    }
     ((DuplexChannel) channel).shutdownOutput().addListener(f -> {
       if (f.isSuccess()) {
         promise.complete();

@@ -114,8 +114,16 @@ public final class Relay {
     private void onData(Buffer data) {
       if (data.length() == 0) {
         finished = true;
+        Direction other = this == up ? down : up;
         lastWrite.onComplete(ar -> {
-          if (ar.succeeded() && !ended) {
+          if (ended) {
+            return;
+          }
+          if (ar.failed() || other.finished) {
+            // Both sides are done (or this one cannot be written any more): closing sends the FIN; a separate
+            // shutdown first would only cost a syscall, and fail with ENOTCONN when the peer has already gone.
+            finished();
+          } else {
             HalfClose.shutdownOutput(dst).onComplete(sd -> finished());
           }
         });
