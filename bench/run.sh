@@ -6,15 +6,15 @@
 # Installs what it needs (Debian packages, Netty's example from Maven Central), builds our jar if it is stale,
 # starts a loopback echo/sink/source target, the peers and our proxy on distinct 127.0.0.1 ports, measures with the
 # subjects interleaved (A B C D, A B C D, ...), prints a table of medians and ratios, and stops every process it
-# started, by PID. A full run takes about 12 minutes, --quick under 3. See docs/BENCHMARKS.md.
+# started, by PID. A full run takes 10-12 minutes, --quick about 3. See docs/BENCHMARKS.md.
 #
-# Environment: VXSOCKS_REPO (repo to build, default: the one holding this script), VXSOCKS_JAR (use this jar, no
+# Environment: BENCH_REPO (repo to build, default: the one holding this script), BENCH_VXSOCKS_JAR (use this jar, no
 # build), JAVA_PROXY_OPTS (JVM flags for both Java proxies), BENCH_PORT_BASE (default 11080), BENCH_TARGET_PORT
 # (default 17000), NETTY_VERSION (default 4.2.12.Final).
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=${VXSOCKS_REPO:-$(cd "$BENCH_DIR/.." && pwd)}
+REPO=${BENCH_REPO:-$(cd "$BENCH_DIR/.." && pwd)}
 WORK=$BENCH_DIR/.work
 COMMAND_LINE="bench/run.sh $*"
 
@@ -36,9 +36,9 @@ done
 ((ROUNDS >= 1)) || { echo "--rounds must be >= 1" >&2; exit 2; }
 
 if ((QUICK)); then
-  RATE_WARMUP=0.5; RATE_SECS=1.5; TPUT_WARMUP=0.25; TPUT_SECS=0.75; IPERF_SECS=1; IPERF_ROUNDS=1; HOLD_ROUNDS=1
+  WARM_SECS=1; RATE_WARMUP=0.3; RATE_SECS=0.8; TPUT_WARMUP=0.1; TPUT_SECS=0.4; IPERF_SECS=1; IPERF_ROUNDS=1; HOLD_ROUNDS=1
 else
-  RATE_WARMUP=1; RATE_SECS=5; TPUT_WARMUP=0.5; TPUT_SECS=3; IPERF_SECS=3; IPERF_ROUNDS=$ROUNDS; HOLD_ROUNDS=$ROUNDS
+  WARM_SECS=2; RATE_WARMUP=1; RATE_SECS=5; TPUT_WARMUP=0.5; TPUT_SECS=2.5; IPERF_SECS=3; IPERF_ROUNDS=$ROUNDS; HOLD_ROUNDS=$ROUNDS
 fi
 CONCURRENCY=${BENCH_CONCURRENCY:-128}
 HOLD_SESSIONS=${BENCH_HOLD_SESSIONS:-9900}
@@ -87,7 +87,7 @@ trap 'exit 130' INT TERM
 # start NAME CMD...: run in the background with output to $RUN/NAME.log; sets LAST_PID
 start() {
   local name=$1; shift
-  "$@" >"$RUN/$name.log" 2>&1 &
+  "$@" >>"$RUN/$name.log" 2>&1 &
   LAST_PID=$!
   STARTED_PIDS+=("$LAST_PID")
 }
@@ -136,15 +136,13 @@ NETTY_JAR=$(compgen -G "$NETTY_LIB/netty-example-*.jar" | head -1 || true)
 
 # the load generator
 CLASSES=$WORK/classes
-if [[ ! -f $CLASSES/LoadGen.class || $BENCH_DIR/loadgen/LoadGen.java -nt $CLASSES/LoadGen.class ]]; then
-  mkdir -p "$CLASSES"
-  javac -d "$CLASSES" "$BENCH_DIR/loadgen/LoadGen.java"
-fi
+rm -rf "$CLASSES" && mkdir -p "$CLASSES"
+javac -d "$CLASSES" "$BENCH_DIR/loadgen/LoadGen.java"
 LG=(java -XX:+UseSerialGC -Xms256m -Xmx2g -cp "$CLASSES" LoadGen)
 
 # our proxy
-JAR=${VXSOCKS_JAR:-$REPO/launcher/target/vxsocks.jar}
-if [[ -z ${VXSOCKS_JAR:-} ]] && ((!SKIP_BUILD)); then
+JAR=${BENCH_VXSOCKS_JAR:-$REPO/launcher/target/vxsocks.jar}
+if [[ -z ${BENCH_VXSOCKS_JAR:-} ]] && ((!SKIP_BUILD)); then
   stale=1
   if [[ -f $JAR ]]; then
     stale=$(find "$REPO" -path "$REPO/bench" -prune -o -path '*/target' -prune -o -path "$REPO/.git" -prune -o \
@@ -165,7 +163,13 @@ fi
   echo "- machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(free -g | awk '/^Mem:/{print $2}') GiB memory, kernel $(uname -r)"
   echo "- java: $(java -version 2>&1 | sed -n 2p)"
   echo "- peers: Dante $(dpkg-query -W -f='${Version}' dante-server 2>/dev/null || echo '?'), microsocks $(dpkg-query -W -f='${Version}' microsocks 2>/dev/null || echo '?'), Netty example $(basename "${NETTY_JAR:-?}" .jar | sed 's/netty-example-//'), iperf3 $(dpkg-query -W -f='${Version}' iperf3 2>/dev/null || echo '?'), proxychains4 $(dpkg-query -W -f='${Version}' proxychains4 2>/dev/null || echo '?')"
-  echo "- vxsocks: $( [[ -n $JAR ]] && echo "$(git -C "$REPO" log -1 --format='%h %s' 2>/dev/null)" || echo 'not available')"
+  if [[ -n $JAR ]]; then
+    dirty=$(git -C "$REPO" status --porcelain -- . ':!bench' ':!docs' 2>/dev/null | head -1)
+    echo "- vxsocks: $JAR built from $(git -C "$REPO" log -1 --format='%h %s' 2>/dev/null)${dirty:+ (plus uncommitted changes)}"
+  else
+    echo "- vxsocks: not available"
+  fi
+  echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine adds noise)"
   echo "- settings: rounds=$ROUNDS, concurrency=$CONCURRENCY, rate ${RATE_SECS}s (+${RATE_WARMUP}s warm-up), throughput ${TPUT_SECS}s (+${TPUT_WARMUP}s), iperf3 ${IPERF_SECS}s x $IPERF_ROUNDS, held sessions $HOLD_SESSIONS x $HOLD_ROUNDS, nofile=$NOFILE, JAVA_PROXY_OPTS='$JAVA_PROXY_OPTS'"
 } >"$RUN/machine.md"
 
@@ -176,22 +180,35 @@ for p in $P_VX $P_VXA $P_MS $P_MSA $P_NETTY $P_DANTE $P_IPERF $TARGET_PORT $((TA
   port_free "$p" || { echo "port $p on 127.0.0.1 is in use; set BENCH_PORT_BASE / BENCH_TARGET_PORT" >&2; exit 1; }
 done
 
-declare -A PORT PID JVM AUTH
+declare -A PORT PID JVM AUTH CMD
 SUBJECTS=()        # no-auth proxies, in measuring order
 AUTH_SUBJECTS=()   # username/password variants
 
-add_subject() { # name port pid jvm(0/1) auth(0/1)
-  PORT[$1]=$2; PID[$1]=$3; JVM[$1]=$4; AUTH[$1]=$5
-  if (($5)); then AUTH_SUBJECTS+=("$1"); else SUBJECTS+=("$1"); fi
+# define NAME PORT JVM(0/1) AUTH(0/1) CMD...: a subject and the command that starts it
+define() {
+  local name=$1; PORT[$name]=$2; JVM[$name]=$3; AUTH[$name]=$4; shift 4
+  CMD[$name]=$(printf '%q ' "$@")
+}
+
+# launch NAME: start (or restart) a subject and wait for its port; returns non-zero if it does not come up
+launch() {
+  local name=$1
+  if [[ -n ${PID[$name]:-} ]]; then stop_pid "${PID[$name]}"; fi
+  eval "start \"\$name\" ${CMD[$name]}"
+  PID[$name]=$LAST_PID
+  if wait_port 127.0.0.1 "${PORT[$name]}" 60 "$LAST_PID"; then return 0; fi
+  log "warning: $name did not listen on ${PORT[$name]}: $(tail -5 "$RUN/$name.log" 2>/dev/null)"
+  return 1
 }
 
 start target "${LG[@]}" target --port "$TARGET_PORT" --hosts 127.0.0.1,127.0.0.2,127.0.0.3 --threads 2 --max-seconds 1800
 TARGET_PID=$LAST_PID
 wait_port 127.0.0.1 "$TARGET_PORT" 20 "$TARGET_PID" || { echo "the target did not start: $(cat "$RUN/target.log")" >&2; exit 1; }
 
+CANDIDATES=()
 if [[ -n $JAR ]]; then
   # shellcheck disable=SC2086
-  HASH=$(printf '%s' "$AUTH_PASS" | java $JAVA_PROXY_OPTS -jar "$JAR" hash-password 2>"$RUN/hash.log" | grep -v '^\s*$' | tail -1 || true)
+  HASH=$(printf '%s\n' "$AUTH_PASS" | java $JAVA_PROXY_OPTS -jar "$JAR" hash-password 2>"$RUN/hash.log" | grep -v '^\s*$' | tail -1 || true)
   for variant in none auth; do
     port=$P_VX; name=vxsocks; methods=none
     if [[ $variant == auth ]]; then port=$P_VXA; name=vxsocks-auth; methods=username-password; fi
@@ -211,36 +228,33 @@ rules:
 timeouts: { handshake: 10s, connect: 10s, idle: 5m }
 limits: { sessions-per-user: 0, sessions-per-client-ip: 0, pending-handshakes: 20000 }
 EOF
-    [[ $variant == none ]] && sed -i '/^users:/,/^    password:/d' "$RUN/$name.yaml"
+    if [[ $variant == none ]]; then sed -i '/^users:/,/^    password:/d' "$RUN/$name.yaml"; fi
     # shellcheck disable=SC2086
-    start "$name" java $JAVA_PROXY_OPTS -jar "$JAR" run --config "$RUN/$name.yaml"
-    if wait_port 127.0.0.1 "$port" 60 "$LAST_PID"; then
-      add_subject "$name" "$port" "$LAST_PID" 1 "$([[ $variant == auth ]] && echo 1 || echo 0)"
-    else
-      log "warning: $name did not listen on $port: $(tail -5 "$RUN/$name.log")"
-    fi
+    define "$name" "$port" 1 "$([[ $variant == auth ]] && echo 1 || echo 0)" \
+      java $JAVA_PROXY_OPTS -jar "$JAR" run --config "$RUN/$name.yaml"
+    CANDIDATES+=("$name")
   done
 fi
 
 if [[ -n $NETTY_JAR ]]; then
-  # -Dport: the example's listen port; -DlogLevel=warn: its logback.xml logs every accepted connection at INFO
+  # -Dport: the example's listen port (it binds the wildcard address; there is no host option);
+  # -DlogLevel=warn: its logback.xml would otherwise log every accepted connection at INFO
   # shellcheck disable=SC2086
-  start netty java $JAVA_PROXY_OPTS -Dport="$P_NETTY" -DlogLevel=warn -cp "$NETTY_LIB/*" io.netty.example.socksproxy.SocksServer
-  if wait_port 127.0.0.1 "$P_NETTY" 30 "$LAST_PID"; then add_subject netty "$P_NETTY" "$LAST_PID" 1 0
-  else log "warning: Netty's example did not start: $(tail -5 "$RUN/netty.log")"; fi
+  define netty "$P_NETTY" 1 0 java $JAVA_PROXY_OPTS -Dport="$P_NETTY" -DlogLevel=warn -cp "$NETTY_LIB/*" \
+    io.netty.example.socksproxy.SocksServer
+  CANDIDATES+=(netty)
 fi
 
 if command -v microsocks >/dev/null; then
-  start microsocks microsocks -i 127.0.0.1 -p "$P_MS"
-  if wait_port 127.0.0.1 "$P_MS" 10 "$LAST_PID"; then add_subject microsocks "$P_MS" "$LAST_PID" 0 0; fi
-  start microsocks-auth microsocks -i 127.0.0.1 -p "$P_MSA" -u "$AUTH_USER" -P "$AUTH_PASS"
-  if wait_port 127.0.0.1 "$P_MSA" 10 "$LAST_PID"; then add_subject microsocks-auth "$P_MSA" "$LAST_PID" 0 1; fi
+  define microsocks "$P_MS" 0 0 microsocks -i 127.0.0.1 -p "$P_MS"
+  define microsocks-auth "$P_MSA" 0 1 microsocks -i 127.0.0.1 -p "$P_MSA" -u "$AUTH_USER" -P "$AUTH_PASS"
+  CANDIDATES+=(microsocks microsocks-auth)
 fi
 
 if command -v danted >/dev/null; then
   # Dante's username method checks system (/etc/passwd) users, which this harness may not create: no auth variant.
   cat >"$RUN/sockd.conf" <<EOF
-logoutput: $RUN/dante.log
+logoutput: $RUN/dante-sockd.log
 internal: 127.0.0.1 port = $P_DANTE
 external: 127.0.0.1
 clientmethod: none
@@ -257,10 +271,15 @@ socks pass {
   log: error
 }
 EOF
-  start dante-stdout danted -f "$RUN/sockd.conf" -p "$RUN/danted.pid"
-  if wait_port 127.0.0.1 "$P_DANTE" 10 "$LAST_PID"; then add_subject dante "$P_DANTE" "$LAST_PID" 0 0
-  else log "warning: Dante did not start: $(tail -5 "$RUN/dante.log" 2>/dev/null)"; fi
+  define dante "$P_DANTE" 0 0 danted -f "$RUN/sockd.conf" -p "$RUN/danted.pid"
+  CANDIDATES+=(dante)
 fi
+
+for name in "${CANDIDATES[@]}"; do
+  if launch "$name"; then
+    if ((${AUTH[$name]})); then AUTH_SUBJECTS+=("$name"); else SUBJECTS+=("$name"); fi
+  fi
+done
 
 log "subjects: direct ${SUBJECTS[*]} | auth: ${AUTH_SUBJECTS[*]} | run dir $RUN"
 RESULTS=$RUN/results.tsv
@@ -271,36 +290,86 @@ lg() {
   local name=$1 round=$2 mode=$3; shift 3
   local via=(--direct)
   [[ $name == direct ]] || via=(--proxy "127.0.0.1:${PORT[$name]}")
+  quiesce
   timeout 300 "${LG[@]}" "$mode" "${via[@]}" --subject "$name" --round "$round" --out "$RESULTS" "$@" ||
     log "warning: $mode for $name round $round failed (exit $?)"
 }
 
+# CPU ticks (user + system) used so far by the target and every running subject, their children included
+ticks() { # builtins only: Dante can have hundreds of children
+  local p q f line sum=0 procs kids a
+  for p in "$TARGET_PID" "${PID[@]}"; do
+    [[ -r /proc/$p/stat ]] || continue
+    procs=("$p")
+    for f in /proc/"$p"/task/*/children; do
+      read -r -a kids 2>/dev/null <"$f" || true
+      procs+=("${kids[@]}")
+    done
+    for q in "${procs[@]}"; do
+      read -r line 2>/dev/null <"/proc/$q/stat" || continue
+      line=${line##*) }                 # fields from the 3rd on; utime and stime are the 14th and 15th
+      read -r -a a <<<"$line"
+      sum=$((sum + a[11] + a[12]))
+    done
+  done
+  echo "$sum"
+}
+
+# quiesce: wait (at most 60 s) until the previous measurement's work is over in every process, so that one subject's
+# backlog (a queue of password hashes, buffers being flushed) does not run during the next subject's measurement
+quiesce() {
+  local i t0 t1
+  t0=$(ticks)
+  for ((i = 0; i < 240; i++)); do
+    sleep 0.25
+    t1=$(ticks)
+    ((t1 - t0 <= 3)) && break   # at most 3 ticks of 10 ms in 250 ms: about 12% of one core
+    t0=$t1
+  done
+  ((i < 4)) || log "waited $((i / 4)) s for the processes to go idle"
+}
+
 # ---------------------------------------------------------------------------------------------------- measure
-log "warm-up (not recorded)"
-for s in direct "${SUBJECTS[@]}" "${AUTH_SUBJECTS[@]}"; do
-  a=(); ((${AUTH[$s]:-0})) && a=(--auth "$AUTH_USER:$AUTH_PASS")
-  timeout 60 "${LG[@]}" rate $([[ $s == direct ]] && echo --direct || echo "--proxy 127.0.0.1:${PORT[$s]}") \
-    --target "127.0.0.1:$TARGET_PORT" --warmup 0 --duration "$RATE_SECS" --threads 2 "${a[@]}" >/dev/null ||
-    log "warning: warm-up of $s failed"
+log "warm-up (not recorded): ${WARM_SECS}s of sessions through each proxy, so the JVMs have compiled their hot paths"
+for s in "${SUBJECTS[@]}"; do
+  timeout 60 "${LG[@]}" rate --proxy "127.0.0.1:${PORT[$s]}" --target "127.0.0.1:$TARGET_PORT" --warmup 0 \
+    --duration "$WARM_SECS" --threads 2 >/dev/null || log "warning: warm-up of $s failed"
 done
 
 if wants rate; then
   log "session rate, no auth, $CONCURRENCY concurrent, $ROUNDS rounds"
   for ((r = 1; r <= ROUNDS; r++)); do
     for s in direct "${SUBJECTS[@]}"; do
+      pidarg=(); [[ $s == direct ]] || pidarg=(--pid "${PID[$s]}")
       lg "$s" "$r" rate --target "127.0.0.1:$TARGET_PORT" --concurrency "$CONCURRENCY" --threads 2 \
-        --warmup "$RATE_WARMUP" --duration "$RATE_SECS"
+        --warmup "$RATE_WARMUP" --duration "$RATE_SECS" "${pidarg[@]}"
     done
   done
 fi
 
 if wants auth && ((${#AUTH_SUBJECTS[@]})); then
   log "session rate, username/password, $CONCURRENCY concurrent, $ROUNDS rounds"
+  # a single login first fills any credential cache, as a user's earlier connection would have
+  for s in "${AUTH_SUBJECTS[@]}"; do
+    timeout 60 "${LG[@]}" rate --proxy "127.0.0.1:${PORT[$s]}" --target "127.0.0.1:$TARGET_PORT" --warmup 0 \
+      --duration 0.5 --concurrency 1 --auth "$AUTH_USER:$AUTH_PASS" >/dev/null || true
+    ((QUICK)) || timeout 60 "${LG[@]}" rate --proxy "127.0.0.1:${PORT[$s]}" --target "127.0.0.1:$TARGET_PORT" \
+      --warmup 0 --duration "$WARM_SECS" --threads 2 --auth "$AUTH_USER:$AUTH_PASS" >/dev/null || true
+  done
   for ((r = 1; r <= ROUNDS; r++)); do
     for s in "${AUTH_SUBJECTS[@]}"; do
       lg "$s" "$r" rate --target "127.0.0.1:$TARGET_PORT" --concurrency "$CONCURRENCY" --threads 2 \
-        --warmup "$RATE_WARMUP" --duration "$RATE_SECS" --auth "$AUTH_USER:$AUTH_PASS"
+        --warmup "$RATE_WARMUP" --duration "$RATE_SECS" --auth "$AUTH_USER:$AUTH_PASS" --pid "${PID[$s]}"
     done
+  done
+fi
+
+if wants auth && ((${#AUTH_SUBJECTS[@]})) && ((!QUICK)); then
+  log "cold start: $CONCURRENCY concurrent first logins on a freshly started proxy (one round)"
+  for s in "${AUTH_SUBJECTS[@]}"; do
+    launch "$s" || continue
+    lg "$s" 1 rate --target "127.0.0.1:$TARGET_PORT" --concurrency "$CONCURRENCY" --threads 2 --prefix rate_auth_cold \
+      --warmup 0 --duration "$RATE_SECS" --auth "$AUTH_USER:$AUTH_PASS" --pid "${PID[$s]}"
   done
 fi
 
@@ -350,9 +419,13 @@ if wants hold; then
     # a different target address each round, so the previous round's TIME_WAIT sockets are not in the way
     thost=127.0.0.$(((r - 1) % 3 + 1))
     for s in "${SUBJECTS[@]}"; do
+      # a fresh process, warmed up briefly, so "idle" is not inflated by the throughput phase's buffers and heap
+      launch "$s" || continue
+      timeout 60 "${LG[@]}" rate --proxy "127.0.0.1:${PORT[$s]}" --target "127.0.0.1:$TARGET_PORT" --warmup 0 \
+        --duration "$WARM_SECS" --threads 2 >/dev/null || true
       jvm=(); ((${JVM[$s]})) && jvm=(--jvm)
-      lg "$s" "$r" hold --target "$thost:$((TARGET_PORT + 1))" --sessions "$HOLD_SESSIONS" --pid "${PID[$s]}" "${jvm[@]}"
-      sleep 1
+      lg "$s" "$r" hold --target "$thost:$((TARGET_PORT + 1))" --sessions "$HOLD_SESSIONS" --pid "${PID[$s]}" "${jvm[@]}" \
+        --settle "$((QUICK ? 1 : 2))"
     done
   done
 fi
@@ -367,6 +440,7 @@ REPORT=$WORK/report-$STAMP.md
   echo "## Run $STAMP"
   echo
   cat "$RUN/machine.md"
+  echo "- wall time of the run: $((SECONDS / 60)) min $((SECONDS % 60)) s"
   echo
   "${LG[@]}" report --in "$RESULTS" --ours vxsocks
 } >"$REPORT"
@@ -374,4 +448,4 @@ cp "$RESULTS" "$WORK/results-$STAMP.tsv"
 cp "$REPORT" "$WORK/last-report.md"
 echo
 cat "$REPORT"
-log "report: $REPORT (raw: $WORK/results-$STAMP.tsv)"
+log "report: $REPORT (raw: $WORK/results-$STAMP.tsv); took $((SECONDS / 60)) min $((SECONDS % 60)) s"
