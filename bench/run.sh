@@ -36,9 +36,9 @@ done
 ((ROUNDS >= 1)) || { echo "--rounds must be >= 1" >&2; exit 2; }
 
 if ((QUICK)); then
-  WARM_SECS=1; RATE_WARMUP=0.3; RATE_SECS=0.8; TPUT_WARMUP=0.1; TPUT_SECS=0.4; IPERF_SECS=1; IPERF_ROUNDS=1; HOLD_ROUNDS=1
+  WARM_SECS=1; JAVA_WARM_SECS=6; RATE_WARMUP=0.3; RATE_SECS=0.8; TPUT_WARMUP=0.1; TPUT_SECS=0.4; IPERF_SECS=1; IPERF_ROUNDS=1; HOLD_ROUNDS=1
 else
-  WARM_SECS=2; RATE_WARMUP=1; RATE_SECS=5; TPUT_WARMUP=0.5; TPUT_SECS=2.5; IPERF_SECS=3; IPERF_ROUNDS=$ROUNDS; HOLD_ROUNDS=$ROUNDS
+  WARM_SECS=2; JAVA_WARM_SECS=15; RATE_WARMUP=1; RATE_SECS=5; TPUT_WARMUP=0.5; TPUT_SECS=2.5; IPERF_SECS=3; IPERF_ROUNDS=$ROUNDS; HOLD_ROUNDS=$ROUNDS
 fi
 CONCURRENCY=${BENCH_CONCURRENCY:-128}
 HOLD_SESSIONS=${BENCH_HOLD_SESSIONS:-9900}
@@ -330,10 +330,14 @@ quiesce() {
 }
 
 # ---------------------------------------------------------------------------------------------------- measure
-log "warm-up (not recorded): ${WARM_SECS}s of sessions through each proxy, so the JVMs have compiled their hot paths"
+# The JVMs (vxsocks, Netty's example) need many seconds of load before C2 has compiled their hot paths (a JFR
+# recording showed the compiler still busy several seconds in); the C servers need none.
+log "warm-up (not recorded): ${JAVA_WARM_SECS}s of sessions through each Java proxy, ${WARM_SECS}s through the others"
 for s in "${SUBJECTS[@]}"; do
+  secs=$WARM_SECS
+  [[ $s == vxsocks* || $s == netty ]] && secs=$JAVA_WARM_SECS
   timeout 60 "${LG[@]}" rate --proxy "127.0.0.1:${PORT[$s]}" --target "127.0.0.1:$TARGET_PORT" --warmup 0 \
-    --duration "$WARM_SECS" --threads 2 >/dev/null || log "warning: warm-up of $s failed"
+    --duration "$secs" --threads 2 >/dev/null || log "warning: warm-up of $s failed"
 done
 
 if wants rate; then
@@ -353,8 +357,10 @@ if wants auth && ((${#AUTH_SUBJECTS[@]})); then
   for s in "${AUTH_SUBJECTS[@]}"; do
     timeout 60 "${LG[@]}" rate --proxy "127.0.0.1:${PORT[$s]}" --target "127.0.0.1:$TARGET_PORT" --warmup 0 \
       --duration 0.5 --concurrency 1 --auth "$AUTH_USER:$AUTH_PASS" >/dev/null || true
-    ((QUICK)) || timeout 60 "${LG[@]}" rate --proxy "127.0.0.1:${PORT[$s]}" --target "127.0.0.1:$TARGET_PORT" \
-      --warmup 0 --duration "$WARM_SECS" --threads 2 --auth "$AUTH_USER:$AUTH_PASS" >/dev/null || true
+    secs=$WARM_SECS
+    [[ $s == vxsocks* ]] && secs=$JAVA_WARM_SECS
+    timeout 60 "${LG[@]}" rate --proxy "127.0.0.1:${PORT[$s]}" --target "127.0.0.1:$TARGET_PORT" \
+      --warmup 0 --duration "$secs" --threads 2 --auth "$AUTH_USER:$AUTH_PASS" >/dev/null || true
   done
   for ((r = 1; r <= ROUNDS; r++)); do
     for s in "${AUTH_SUBJECTS[@]}"; do
