@@ -3,14 +3,9 @@ package dev.vxsocks.launcher;
 import dev.vxsocks.launcher.LoopbackTargets.HttpTarget;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
-import io.vertx.junit5.VertxExtension;
-import io.vertx.junit5.VertxTestContext;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -30,14 +25,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * to an HTTP server on 127.0.0.1, [::1] and {@code localhost}. Failure cases rely on curl 7.73 or later, which exits
  * with 97 (CURLE_PROXY) for every SOCKS failure and puts the reply code in brackets: "... connection to X. (5)".
  */
-@ExtendWith(VertxExtension.class)
-class CurlClientTest {
+class CurlClientTest extends TwoNodeClientTest {
 
   private static HttpTarget http;
-  private Node open;
-  private Node withPassword;
-  private ProxyFixture.LogCapture log;
-  private final List<Vertx> ownVertx = new ArrayList<>();
 
   @BeforeAll
   static void startTarget() throws Exception {
@@ -47,30 +37,6 @@ class CurlClientTest {
   @AfterAll
   static void stopTarget() throws Exception {
     http.close();
-  }
-
-  @BeforeEach
-  void startProxies(Vertx vertx, VertxTestContext ctx) {
-    log = new ProxyFixture.LogCapture();
-    // A second node needs a Vert.x of its own (see ProxyFixture.start); made here, not on a Vert.x thread.
-    Vertx second = own(Vertx.vertx());
-    ProxyFixture.start(vertx, ProxyFixture.config("none"))
-        .compose(node -> {
-          open = node;
-          return ProxyFixture.start(second, ProxyFixture.config("username-password"));
-        })
-        .onComplete(ctx.succeeding(node -> {
-          withPassword = node;
-          ctx.completeNow();
-        }));
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    log.close();
-    for (Vertx v : ownVertx) {
-      v.close().await(20, TimeUnit.SECONDS);
-    }
   }
 
   static Stream<Arguments> successfulFetches() {
@@ -216,8 +182,4 @@ class CurlClientTest {
         "--max-time", "15", mode, proxy));
   }
 
-  private Vertx own(Vertx v) {
-    ownVertx.add(v);
-    return v;
-  }
 }

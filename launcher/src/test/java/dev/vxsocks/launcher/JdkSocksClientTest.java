@@ -2,14 +2,9 @@ package dev.vxsocks.launcher;
 
 import dev.vxsocks.launcher.LoopbackTargets.TcpTarget;
 import io.vertx.core.Vertx;
-import io.vertx.junit5.VertxExtension;
-import io.vertx.junit5.VertxTestContext;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -20,7 +15,6 @@ import java.net.Proxy;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -36,16 +30,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * username/password it asks the default {@link Authenticator} with requesting protocol "SOCKS5"; with no
  * Authenticator it sends the {@code user.name} property and an empty password.
  */
-@ExtendWith(VertxExtension.class)
-class JdkSocksClientTest {
+class JdkSocksClientTest extends TwoNodeClientTest {
 
   static final int TIMEOUT_MS = 20_000;
   private static TcpTarget echo;
   private static TcpTarget answerAfterEof;
-  private Node open;
-  private Node withPassword;
-  private ProxyFixture.LogCapture log;
-  private final List<Vertx> ownVertx = new ArrayList<>();
 
   @BeforeAll
   static void startTargets() throws Exception {
@@ -57,31 +46,6 @@ class JdkSocksClientTest {
   static void stopTargets() throws Exception {
     echo.close();
     answerAfterEof.close();
-  }
-
-  @BeforeEach
-  void startProxies(Vertx vertx, VertxTestContext ctx) {
-    log = new ProxyFixture.LogCapture();
-    // A second node needs a Vert.x of its own (see ProxyFixture.start); made here, not on a Vert.x thread.
-    Vertx second = own(Vertx.vertx());
-    ProxyFixture.start(vertx, ProxyFixture.config("none"))
-        .compose(node -> {
-          open = node;
-          return ProxyFixture.start(second, ProxyFixture.config("username-password"));
-        })
-        .onComplete(ctx.succeeding(node -> {
-          withPassword = node;
-          ctx.completeNow();
-        }));
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    Authenticator.setDefault(null);
-    log.close();
-    for (Vertx v : ownVertx) {
-      v.close().await(20, TimeUnit.SECONDS);
-    }
   }
 
   @ParameterizedTest(name = "JDK client to {0}, credentials: {1}")
@@ -163,10 +127,6 @@ class JdkSocksClientTest {
         .hasMessageContaining("Connection refused");
   }
 
-  private Vertx own(Vertx v) {
-    ownVertx.add(v);
-    return v;
-  }
 
   static Socket viaProxy(Node node) throws SocketException {
     Socket s = new Socket(new Proxy(Proxy.Type.SOCKS, new InetSocketAddress(LoopbackTargets.IPV4, node.port())));

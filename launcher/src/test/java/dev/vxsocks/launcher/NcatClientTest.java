@@ -2,14 +2,9 @@ package dev.vxsocks.launcher;
 
 import dev.vxsocks.launcher.LoopbackTargets.TcpTarget;
 import io.vertx.core.Vertx;
-import io.vertx.junit5.VertxExtension;
-import io.vertx.junit5.VertxTestContext;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -29,15 +24,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  * the connection and keeps reading until the server closes (its {@code --no-shutdown} turns that off). So every
  * case here relays a client FIN, and the target answers only after it (DESIGN.md §4).
  */
-@ExtendWith(VertxExtension.class)
-class NcatClientTest {
+class NcatClientTest extends TwoNodeClientTest {
 
   private static TcpTarget echo;
   private static TcpTarget answerAfterEof;
-  private Node open;
-  private Node withPassword;
-  private ProxyFixture.LogCapture log;
-  private final List<Vertx> ownVertx = new ArrayList<>();
 
   @BeforeAll
   static void startTargets() throws Exception {
@@ -49,30 +39,6 @@ class NcatClientTest {
   static void stopTargets() throws Exception {
     echo.close();
     answerAfterEof.close();
-  }
-
-  @BeforeEach
-  void startProxies(Vertx vertx, VertxTestContext ctx) {
-    log = new ProxyFixture.LogCapture();
-    // A second node needs a Vert.x of its own (see ProxyFixture.start); made here, not on a Vert.x thread.
-    Vertx second = own(Vertx.vertx());
-    ProxyFixture.start(vertx, ProxyFixture.config("none"))
-        .compose(node -> {
-          open = node;
-          return ProxyFixture.start(second, ProxyFixture.config("username-password"));
-        })
-        .onComplete(ctx.succeeding(node -> {
-          withPassword = node;
-          ctx.completeNow();
-        }));
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    log.close();
-    for (Vertx v : ownVertx) {
-      v.close().await(20, TimeUnit.SECONDS);
-    }
   }
 
   @ParameterizedTest(name = "ncat to {0}, credentials: {1}")
@@ -201,10 +167,6 @@ class NcatClientTest {
     assertThat(java.util.Arrays.copyOfRange(r.stdout(), head.length + 2, r.stdout().length)).as(r.describe()).isEqualTo(answer);
   }
 
-  private Vertx own(Vertx v) {
-    ownVertx.add(v);
-    return v;
-  }
 
   static List<String> ncat(Node node, String credentials) {
     List<String> cmd = new ArrayList<>(List.of(Clients.ncat(), "--proxy", "127.0.0.1:" + node.port(),

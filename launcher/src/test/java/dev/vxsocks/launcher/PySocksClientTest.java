@@ -1,22 +1,15 @@
 package dev.vxsocks.launcher;
 
 import dev.vxsocks.launcher.LoopbackTargets.TcpTarget;
-import io.vertx.core.Vertx;
-import io.vertx.junit5.VertxExtension;
-import io.vertx.junit5.VertxTestContext;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.Random;
 
 import static dev.vxsocks.launcher.ProxyFixture.PASSWORD;
@@ -28,15 +21,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@code src/test/resources/pysocks_client.py}. With {@code rdns} PySocks sends the name (ATYP 3); without it, it
  * resolves the name itself and sends the address.
  */
-@ExtendWith(VertxExtension.class)
-class PySocksClientTest {
+class PySocksClientTest extends TwoNodeClientTest {
 
   private static TcpTarget echo;
   private static TcpTarget answerAfterEof;
-  private Node open;
-  private Node withPassword;
-  private ProxyFixture.LogCapture log;
-  private final List<Vertx> ownVertx = new ArrayList<>();
 
   @BeforeAll
   static void startTargets() throws Exception {
@@ -48,30 +36,6 @@ class PySocksClientTest {
   static void stopTargets() throws Exception {
     echo.close();
     answerAfterEof.close();
-  }
-
-  @BeforeEach
-  void startProxies(Vertx vertx, VertxTestContext ctx) {
-    log = new ProxyFixture.LogCapture();
-    // A second node needs a Vert.x of its own (see ProxyFixture.start); made here, not on a Vert.x thread.
-    Vertx second = own(Vertx.vertx());
-    ProxyFixture.start(vertx, ProxyFixture.config("none"))
-        .compose(node -> {
-          open = node;
-          return ProxyFixture.start(second, ProxyFixture.config("username-password"));
-        })
-        .onComplete(ctx.succeeding(node -> {
-          withPassword = node;
-          ctx.completeNow();
-        }));
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    log.close();
-    for (Vertx v : ownVertx) {
-      v.close().await(20, TimeUnit.SECONDS);
-    }
   }
 
   @ParameterizedTest(name = "PySocks to {0}, rdns {1}, credentials: {2}")
@@ -137,8 +101,4 @@ class PySocksClientTest {
     return cmd;
   }
 
-  private Vertx own(Vertx v) {
-    ownVertx.add(v);
-    return v;
-  }
 }
