@@ -69,7 +69,6 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
   private String lease;
   private NetSocket upstream;
   private Relay relay;
-  private long bytesUp;
   private boolean finished;
   private final List<Runnable> cleanups = new ArrayList<>(2);
   private final List<TimeoutCheck> timeoutChecks = new ArrayList<>(1);
@@ -519,7 +518,6 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
     socket.close();
     if (relay != null) {
       relay.close(reason);
-      bytesUp = relay.bytesUp();
     } else if (upstream != null) {
       upstream.close();
     }
@@ -529,7 +527,7 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
     if (LOG.isLoggable(Level.INFO)) {
       LOG.info("session=" + id + " client=" + clientAddress + " user=" + LogText.safe(user)
           + " cmd=" + (command == null ? "-" : command) + " target=" + LogText.safe(target)
-          + " reply=" + (reply == null ? "-" : reply.word()) + " up=" + bytesUp
+          + " reply=" + (reply == null ? "-" : reply.word()) + " up=" + (relay == null ? 0 : relay.bytesUp())
           + " down=" + (relay == null ? 0 : relay.bytesDown()) + " duration=" + ms + "ms"
           + (summaryExtra == null ? "" : " " + summaryExtra.get()) + " close=\"" + reason + "\"");
     }
