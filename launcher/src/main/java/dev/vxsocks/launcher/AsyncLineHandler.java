@@ -29,6 +29,7 @@ import java.util.logging.LogRecord;
 final class AsyncLineHandler extends Handler {
 
   private static final int CAPACITY = 1 << 16;
+  private static final long LINGER_MS = 20;
   private static final java.time.format.DateTimeFormatter TIME =
       java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(java.time.ZoneOffset.UTC);
 
@@ -80,6 +81,11 @@ final class AsyncLineHandler extends Handler {
           write(TIME.format(Instant.now()) + " WARNING dev.vxsocks.log " + lost + " log lines dropped: standard error could not keep up");
         }
         out.flush();
+        if (!closed) {
+          // Linger before the next batch: under load lines then arrive in batches of hundreds, one write(2) each,
+          // and the event loops hand lines over without waking this thread (a futex call) for every one of them.
+          Thread.sleep(LINGER_MS);
+        }
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

@@ -18,6 +18,7 @@ import dev.vxsocks.proxy.codec.Socks5PasswordRequest;
 import dev.vxsocks.proxy.codec.Socks5ProtocolException;
 import dev.vxsocks.proxy.codec.Socks5ProtocolException.Kind;
 import dev.vxsocks.proxy.relay.HalfClose;
+import dev.vxsocks.proxy.relay.Inbound;
 import dev.vxsocks.proxy.relay.Relay;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -158,6 +159,8 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
       finish("client closed at once");
       return;
     }
+    // Nothing is read before the client rules' verdict: a paused socket keeps what arrives for later.
+    Inbound.copying(socket, this::onClientData);
     socket.exceptionHandler(err -> LOG.fine(() -> "session=" + id + " socket error in " + phase + ": " + err));
     socket.closeHandler(v -> finish(inHandshake ? "client closed during " + phase : "client closed"));
     handshakeTimer = vertx.setTimer(config.timeouts().handshake().toMillis(), t -> {
@@ -186,7 +189,6 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
       finish("client rules: " + verdict.result().detail());
     } else {
       phase = "greeting";
-      socket.handler(this::onClientData);
       if (paused) {
         socket.resume();
       }
@@ -256,10 +258,13 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
         LOG.fine(() -> "session=" + id + " user " + LogText.safe(name) + " authenticated (" + ar.result().detail() + ")");
         socket.write(Socks5Encoder.passwordStatus(true));
         phase = "request";
-        // Resume the socket first: a pipelined request is parsed inside expectCommandRequest(), and its handler
-        // pauses the socket again, which must stay paused until the relay starts.
-        socket.resume();
+        // A request pipelined behind the credentials is parsed right here. Only if it has not arrived yet is the
+        // socket resumed: resuming hands over at once what waited meanwhile (payload, even the client's FIN), which
+        // belongs to the relay once there is a request.
         decoder.expectCommandRequest();
+        if (command == null && !finished) {
+          socket.resume();
+        }
       }
     });
   }
@@ -427,7 +432,7 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
    */
   void relay(NetSocket peer, InetAddress bndAddr, int bndPort) {
     this.upstream = peer;
-    peer.pause();
+    Inbound.hold(peer);
     if (!HalfClose.enable(peer)) {
       fail(new java.net.ConnectException("the connection closed before the relay started"));
       return;

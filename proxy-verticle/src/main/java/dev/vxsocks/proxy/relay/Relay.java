@@ -1,7 +1,9 @@
 package dev.vxsocks.proxy.relay;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.util.ReferenceCountUtil;
 import io.vertx.core.Future;
-import io.vertx.core.buffer.Buffer;
+import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.net.NetSocket;
 
 /**
@@ -10,6 +12,9 @@ import io.vertx.core.net.NetSocket;
  * cannot do. When one side finishes sending (FIN, seen as an empty buffer, see {@link HalfClose}), its last write is
  * awaited and FIN is passed on to the other side; the relay ends when both directions have finished, or at once when
  * either connection fails or closes.
+ *
+ * <p>Bytes are relayed as the Netty buffers they were read into, without a copy in the JVM (see {@link Inbound}): each
+ * read buffer is handed to the other socket's write and released by Netty once written.
  *
  * <p>Runs entirely on the session's event loop: both sockets belong to the same context.
  */
@@ -37,7 +42,10 @@ public final class Relay {
     this.down = new Direction(upstream, client, "upstream");
   }
 
-  /** Both sockets must be paused, with {@link HalfClose#enable} applied; the relay resumes them. */
+  /**
+   * Both sockets must be paused, with {@link HalfClose#enable} applied and no data handler ever set (see
+   * {@link Inbound}); the relay takes their input over and resumes them.
+   */
   public void start() {
     up.start();
     down.start();
@@ -106,36 +114,50 @@ public final class Relay {
     }
 
     void start() {
-      src.handler(this::onData);
+      ((NetSocketInternal) src).messageHandler(this::onMessage);
       src.exceptionHandler(err -> end(name + " error: " + err.getMessage()));
       src.closeHandler(v -> end(finished ? name + " closed" : name + " closed before finishing"));
     }
 
-    private void onData(Buffer data) {
-      if (data.length() == 0) {
-        finished = true;
-        Direction other = this == up ? down : up;
-        lastWrite.onComplete(ar -> {
-          if (ended) {
-            return;
-          }
-          if (ar.failed() || other.finished) {
-            // Both sides are done (or this one cannot be written any more): closing sends the FIN; a separate
-            // shutdown first would only cost a syscall, and fail with ENOTCONN when the peer has already gone.
-            finished();
-          } else {
-            HalfClose.shutdownOutput(dst).onComplete(sd -> finished());
-          }
-        });
+    private void onMessage(Object msg) {
+      if (!(msg instanceof ByteBuf data)) {
+        ReferenceCountUtil.release(msg);
         return;
       }
-      bytes += data.length();
+      int length = data.readableBytes();
+      if (ended || finished || length == 0) {
+        data.release();
+        if (length == 0 && !finished) {
+          onEnd();
+        }
+        return;
+      }
+      bytes += length;
       lastActivityNanos = System.nanoTime();
-      lastWrite = dst.write(data);
+      // The buffer now belongs to the write: Netty releases it once written, or when the write fails.
+      lastWrite = ((NetSocketInternal) dst).writeMessage(data);
       if (dst.writeQueueFull()) {
         src.pause();
         dst.drainHandler(v -> src.resume());
       }
+    }
+
+    /** The peer sent FIN: once the last write is done, pass it on (or close, when the other way is done too). */
+    private void onEnd() {
+      finished = true;
+      Direction other = this == up ? down : up;
+      lastWrite.onComplete(ar -> {
+        if (ended) {
+          return;
+        }
+        if (ar.failed() || other.finished) {
+          // Both sides are done (or this one cannot be written any more): closing sends the FIN; a separate
+          // shutdown first would only cost a syscall, and fail with ENOTCONN when the peer has already gone.
+          finished();
+        } else {
+          HalfClose.shutdownOutput(dst).onComplete(sd -> finished());
+        }
+      });
     }
   }
 }
