@@ -2,6 +2,7 @@ package dev.vxsocks.launcher;
 
 import dev.vxsocks.config.PasswordHash;
 import dev.vxsocks.config.ProxyConfig;
+import dev.vxsocks.proxy.SocketTransport;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -75,7 +76,8 @@ final class ProxyFixture {
 
   /** A Vert.x instance on the native transport (epoll), as {@code Main} runs it; fails if epoll is unavailable. */
   static Vertx nativeVertx() {
-    Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true));
+    Vertx vertx = Vertx.builder().with(new VertxOptions().setPreferNativeTransport(true))
+        .withTransport(SocketTransport.preferred()).build();
     if (!vertx.isNativeTransportEnabled()) {
       Throwable cause = vertx.unavailableNativeTransportCause();
       vertx.close();

@@ -112,8 +112,18 @@ public final class HazelcastSetup {
    * started, {@code manager.getHazelcastInstance()} is the member the cluster-wide stores use.
    */
   public static Future<Vertx> clusteredVertx(VertxOptions options, Cluster c, HazelcastClusterManager manager) {
+    return clusteredVertx(options, c, manager, null);
+  }
+
+  /** As {@link #clusteredVertx(VertxOptions, Cluster, HazelcastClusterManager)}, on {@code transport} (null: Vert.x's choice). */
+  public static Future<Vertx> clusteredVertx(VertxOptions options, Cluster c, HazelcastClusterManager manager,
+      io.vertx.core.transport.Transport transport) {
     VertxOptions o = new VertxOptions(options).setEventBusOptions(new EventBusOptions(options.getEventBusOptions())
         .setHost(c.eventbusHost()).setPort(c.eventbusPort()));
-    return Vertx.builder().with(o).withClusterManager(manager).buildClustered();
+    var builder = Vertx.builder().with(o).withClusterManager(manager);
+    if (transport != null) {
+      builder.withTransport(transport);
+    }
+    return builder.buildClustered();
   }
 }

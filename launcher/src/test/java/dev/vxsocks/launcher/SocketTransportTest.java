@@ -1,0 +1,57 @@
+package dev.vxsocks.launcher;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.epoll.EpollChannelOption;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.internal.net.NetSocketInternal;
+import io.vertx.core.net.NetClientOptions;
+import io.vertx.core.net.NetServer;
+import io.vertx.core.net.NetServerOptions;
+import io.vertx.core.net.NetSocket;
+import org.junit.jupiter.api.Test;
+
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The node's transport (dev.vxsocks.proxy.SocketTransport) skips socket options that are no-ops; these are the
+ * options the sockets then really have, read back from the kernel: what was configured holds, defaults stay defaults.
+ */
+class SocketTransportTest {
+
+  @Test
+  void configuredOptionsHoldAndDefaultsStayDefaults() throws Exception {
+    Vertx vertx = ProxyFixture.nativeVertx();
+    try {
+      assertThat(vertx.isNativeTransportEnabled()).isTrue();
+      Promise<Channel> accepted = Promise.promise();
+      NetServer server = vertx.createNetServer(new NetServerOptions().setHost("127.0.0.1").setPort(0)
+          .setTcpNoDelay(true).setTcpKeepAlive(true).setTcpUserTimeout(7000));
+      server.connectHandler(s -> accepted.tryComplete(channel(s)));
+      server.listen().await(10, TimeUnit.SECONDS);
+      NetSocket client = vertx.createNetClient(new NetClientOptions().setTcpNoDelay(true))
+          .connect(server.actualPort(), "127.0.0.1").await(10, TimeUnit.SECONDS);
+      Channel in = accepted.future().await(10, TimeUnit.SECONDS);
+      Channel out = channel(client);
+
+      // Configured away from the defaults: still applied.
+      assertThat(in.config().getOption(ChannelOption.SO_KEEPALIVE)).isTrue();
+      assertThat(in.config().getOption(EpollChannelOption.TCP_USER_TIMEOUT)).isEqualTo(7000);
+      // Configured to what a new socket has: true either way.
+      assertThat(in.config().getOption(ChannelOption.TCP_NODELAY)).isTrue();
+      assertThat(out.config().getOption(ChannelOption.TCP_NODELAY)).isTrue();
+      assertThat(out.config().getOption(ChannelOption.SO_KEEPALIVE)).isFalse();
+      assertThat(out.config().getOption(EpollChannelOption.TCP_CORK)).isFalse();
+      assertThat(out.config().getOption(EpollChannelOption.TCP_USER_TIMEOUT)).isZero();
+    } finally {
+      vertx.close().await(20, TimeUnit.SECONDS);
+    }
+  }
+
+  private static Channel channel(NetSocket socket) {
+    return ((NetSocketInternal) socket).channelHandlerContext().channel();
+  }
+}

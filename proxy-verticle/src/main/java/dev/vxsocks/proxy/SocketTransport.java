@@ -1,0 +1,196 @@
+package dev.vxsocks.proxy;
+
+import io.netty.bootstrap.AbstractBootstrap;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFactory;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.socket.DatagramChannel;
+import io.netty.channel.socket.InternetProtocolFamily;
+import io.vertx.core.datagram.DatagramSocketOptions;
+import io.vertx.core.net.ClientOptionsBase;
+import io.vertx.core.net.NetServerOptions;
+import io.vertx.core.transport.Transport;
+
+import java.net.SocketAddress;
+import java.util.Map;
+import java.util.concurrent.ThreadFactory;
+import java.util.function.BiConsumer;
+
+/**
+ * The transport the node's Vert.x runs on: the native one (epoll) when it is available, NIO otherwise, minus the
+ * socket options Vert.x sets on every connection to the values they already have. Vert.x applies TCP_USER_TIMEOUT,
+ * TCP_QUICKACK, TCP_CORK, SO_KEEPALIVE, TCP_NODELAY (and SO_REUSEADDR on outgoing connections) to each accepted and
+ * each connected socket, whatever their values: a setsockopt(2) call each, eleven per proxied session, all of them
+ * no-ops here (Netty itself turns TCP_NODELAY on for every new socket). Only options equal to what a new socket
+ * already has are skipped; any option configured to something else is still set.
+ */
+public final class SocketTransport {
+
+  private SocketTransport() {
+  }
+
+  /** The transport to build the node's Vert.x with. */
+  public static Transport preferred() {
+    Transport nativeOne = Transport.nativeTransport();
+    if (nativeOne == null || !nativeOne.available() || !"epoll".equals(nativeOne.name())) {
+      return Transport.NIO;
+    }
+    return new Lean(nativeOne);
+  }
+
+  /** True when the option, as configured, is what a new Linux TCP socket from Netty has anyway. */
+  static boolean isNoOp(ChannelOption<?> option, Object value) {
+    // Epoll's options are named "io.netty.channel.epoll.EpollChannelOption#TCP_CORK"; this module does not link
+    // against the epoll classes (they are only on the launcher's class path).
+    String name = option.name().substring(option.name().lastIndexOf('#') + 1);
+    switch (name) {
+      case "TCP_NODELAY":
+        return Boolean.TRUE.equals(value);
+      case "SO_KEEPALIVE":
+      case "SO_REUSEADDR":
+      case "TCP_QUICKACK":
+      case "TCP_CORK":
+        return Boolean.FALSE.equals(value);
+      case "TCP_USER_TIMEOUT":
+        return Integer.valueOf(0).equals(value);
+      default:
+        return false;
+    }
+  }
+
+  private static void dropNoOps(Map<ChannelOption<?>, Object> options, BiConsumer<ChannelOption<?>, Object> remove) {
+    options.forEach((option, value) -> {
+      if (isNoOp(option, value)) {
+        remove.accept(option, null);
+      }
+    });
+  }
+
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private static void removeOption(AbstractBootstrap<?, ?> bootstrap, ChannelOption<?> option) {
+    bootstrap.option((ChannelOption) option, null);
+  }
+
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private static void removeChildOption(ServerBootstrap bootstrap, ChannelOption<?> option) {
+    bootstrap.childOption((ChannelOption) option, null);
+  }
+
+  /** The public face Vert.x's builder takes. */
+  private record Lean(Transport delegate, Spi spi) implements Transport {
+    Lean(Transport delegate) {
+      this(delegate, new Spi(delegate.implementation()));
+    }
+
+    @Override
+    public String name() {
+      return delegate.name();
+    }
+
+    @Override
+    public boolean available() {
+      return delegate.available();
+    }
+
+    @Override
+    public Throwable unavailabilityCause() {
+      return delegate.unavailabilityCause();
+    }
+
+    @Override
+    public io.vertx.core.spi.transport.Transport implementation() {
+      return spi;
+    }
+  }
+
+  /** Everything as the native transport does it, except the no-op options. */
+  private static final class Spi implements io.vertx.core.spi.transport.Transport {
+    private final io.vertx.core.spi.transport.Transport d;
+
+    Spi(io.vertx.core.spi.transport.Transport delegate) {
+      this.d = delegate;
+    }
+
+    @Override
+    public void configure(NetServerOptions options, boolean domainSocket, ServerBootstrap bootstrap) {
+      d.configure(options, domainSocket, bootstrap);
+      dropNoOps(bootstrap.config().childOptions(), (option, none) -> removeChildOption(bootstrap, option));
+    }
+
+    @Override
+    public void configure(ClientOptionsBase options, int connectTimeout, boolean domainSocket, Bootstrap bootstrap) {
+      d.configure(options, connectTimeout, domainSocket, bootstrap);
+      dropNoOps(bootstrap.config().options(), (option, none) -> removeOption(bootstrap, option));
+    }
+
+    @Override
+    public void configure(DatagramChannel channel, DatagramSocketOptions options) {
+      d.configure(channel, options);
+    }
+
+    @Override
+    public boolean supportsDomainSockets() {
+      return d.supportsDomainSockets();
+    }
+
+    @Override
+    public boolean supportFileRegion() {
+      return d.supportFileRegion();
+    }
+
+    @Override
+    public boolean isAvailable() {
+      return d.isAvailable();
+    }
+
+    @Override
+    public Throwable unavailabilityCause() {
+      return d.unavailabilityCause();
+    }
+
+    @Override
+    public SocketAddress convert(io.vertx.core.net.SocketAddress address) {
+      return d.convert(address);
+    }
+
+    @Override
+    public io.vertx.core.net.SocketAddress convert(SocketAddress address) {
+      return d.convert(address);
+    }
+
+    @Override
+    public IoHandlerFactory ioHandlerFactory() {
+      return d.ioHandlerFactory();
+    }
+
+    @Override
+    public EventLoopGroup eventLoopGroup(int type, int nThreads, ThreadFactory threadFactory, int ioRatio) {
+      return d.eventLoopGroup(type, nThreads, threadFactory, ioRatio);
+    }
+
+    @Override
+    public DatagramChannel datagramChannel() {
+      return d.datagramChannel();
+    }
+
+    @Override
+    public DatagramChannel datagramChannel(InternetProtocolFamily family) {
+      return d.datagramChannel(family);
+    }
+
+    @Override
+    public ChannelFactory<? extends Channel> channelFactory(boolean domainSocket) {
+      return d.channelFactory(domainSocket);
+    }
+
+    @Override
+    public ChannelFactory<? extends ServerChannel> serverChannelFactory(boolean domainSocket) {
+      return d.serverChannelFactory(domainSocket);
+    }
+  }
+}
