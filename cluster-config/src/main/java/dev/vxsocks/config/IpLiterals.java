@@ -10,7 +10,6 @@ import java.util.regex.Pattern;
  */
 public final class IpLiterals {
 
-  private static final Pattern IPV4 = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
   /**
    * Only text that {@link InetAddress#getByName} treats as a literal (it starts with a hex digit, ':' or '[') may reach
    * it: anything else, such as ".a:b", would be sent to the resolver.
@@ -25,13 +24,15 @@ public final class IpLiterals {
     if (text == null || text.isEmpty()) {
       return null;
     }
-    if (IPV4.matcher(text).matches()) {
-      for (String part : text.split("\\.")) {
-        if (Integer.parseInt(part) > 255) {
-          return null;
-        }
+    byte[] quad = dottedQuad(text);
+    if (quad != null) {
+      try {
+        return InetAddress.getByAddress(quad);
+      } catch (UnknownHostException e) {
+        throw new IllegalStateException("four bytes are always an IPv4 address", e);
       }
-    } else if (!IPV6.matcher(text).matches() || text.indexOf(':') < 0) {
+    }
+    if (text.indexOf(':') < 0 || !IPV6.matcher(text).matches()) {
       return null;
     }
     String literal = text.startsWith("[") && text.endsWith("]") ? text.substring(1, text.length() - 1) : text;
@@ -40,5 +41,37 @@ public final class IpLiterals {
     } catch (UnknownHostException | SecurityException e) {
       return null;
     }
+  }
+
+  /**
+   * The four bytes of a dotted-quad IPv4 literal (four decimal parts of 1 to 3 digits, each at most 255), or null.
+   * Parsed by hand: it runs for every proxied request, where a regular expression and a split showed up in the
+   * allocation profile.
+   */
+  private static byte[] dottedQuad(String text) {
+    byte[] out = new byte[4];
+    int part = 0;
+    int value = 0;
+    int digits = 0;
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (c >= '0' && c <= '9') {
+        value = value * 10 + (c - '0');
+        if (++digits > 3 || value > 255) {
+          return null;
+        }
+      } else if (c == '.' && digits > 0 && part < 3) {
+        out[part++] = (byte) value;
+        value = 0;
+        digits = 0;
+      } else {
+        return null;
+      }
+    }
+    if (part != 3 || digits == 0) {
+      return null;
+    }
+    out[3] = (byte) value;
+    return out;
   }
 }

@@ -84,6 +84,9 @@ class IpLiteralsTest {
     assertThat(parse("0.0.0.0").isAnyLocalAddress()).isTrue();
     assertThat(parse("255.255.255.255").getAddress()).containsExactly(0xFF, 0xFF, 0xFF, 0xFF);
     assertThat(parse("169.254.169.254").isLinkLocalAddress()).isTrue();
+    assertThat(parse("10.0.0.1").getAddress()).containsExactly(10, 0, 0, 1);
+    assertThat(parse("010.001.000.001").getAddress()).as("leading zeros are decimal, as Java reads them")
+        .containsExactly(10, 1, 0, 1);
   }
 
   @Test
@@ -130,6 +133,13 @@ class IpLiteralsTest {
     assertThat(parse(" 1.2.3.4")).isNull();
     assertThat(parse("1234.1.1.1")).isNull();
     assertThat(parse("-1.1.1.1")).isNull();
+    assertThat(parse("1..2.3")).isNull();
+    assertThat(parse(".1.2.3")).isNull();
+    assertThat(parse("1.2.3.")).isNull();
+    assertThat(parse("1.2.3.256")).isNull();
+    assertThat(parse("0001.2.3.4")).isNull();
+    assertThat(parse("1.2.3.4x")).isNull();
+    assertThat(parse("\uff11.2.3.4")).as("only ASCII digits").isNull();
     assertThat(parse("1:2")).isNull();
     assertThat(parse("::g")).isNull();
     assertThat(parse("1::2::3")).isNull();

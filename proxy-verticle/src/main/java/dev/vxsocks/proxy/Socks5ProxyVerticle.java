@@ -49,6 +49,8 @@ public final class Socks5ProxyVerticle extends VerticleBase {
   private NetClient connector;
   private NetServer server;
   private long sweepTimer = -1;
+  /** The listening address, when it is a literal (it never changes: {@link #apply} keeps {@code listen}). */
+  private InetAddress listenAddress;
 
   public Socks5ProxyVerticle(ProxyConfig config, ProxyStats stats) {
     this.config = config;
@@ -57,6 +59,7 @@ public final class Socks5ProxyVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    listenAddress = IpLiterals.parse(config.listen().host());
     auth = new AuthClient(vertx, config.timeouts().auth());
     connector = vertx.createNetClient(new NetClientOptions()
         .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, config.timeouts().connect().toMillis()))
@@ -154,7 +157,7 @@ public final class Socks5ProxyVerticle extends VerticleBase {
     if (port != server.actualPort()) {
       return false;
     }
-    InetAddress listen = IpLiterals.parse(config.listen().host());
+    InetAddress listen = listenAddress;
     return address.isLoopbackAddress() || address.isAnyLocalAddress() || address.equals(listen)
         || (listen != null && listen.isAnyLocalAddress() && isLocal(address));
   }
