@@ -6,7 +6,7 @@ import dev.vxsocks.proxy.codec.AddressType;
 import dev.vxsocks.proxy.codec.ReplyCode;
 import dev.vxsocks.proxy.codec.Socks5CommandRequest;
 import dev.vxsocks.proxy.codec.Socks5Encoder;
-import dev.vxsocks.proxy.relay.Inbound;
+import dev.vxsocks.proxy.relay.ZeroCopy;
 import io.netty.channel.ConnectTimeoutException;
 import io.vertx.core.Future;
 import io.vertx.core.net.NetServer;
@@ -109,7 +109,7 @@ final class BindCommand {
       return;
     }
     accepted = true;
-    Inbound.hold(peer);
+    ZeroCopy.hold(peer);
     cancelDeadline();
     // The listener stays bound (refusing everyone else) until the session ends: closing a Vert.x NetServer also
     // closes the connections it accepted, the peer among them.

@@ -18,8 +18,8 @@ import dev.vxsocks.proxy.codec.Socks5PasswordRequest;
 import dev.vxsocks.proxy.codec.Socks5ProtocolException;
 import dev.vxsocks.proxy.codec.Socks5ProtocolException.Kind;
 import dev.vxsocks.proxy.relay.HalfClose;
-import dev.vxsocks.proxy.relay.Inbound;
 import dev.vxsocks.proxy.relay.Relay;
+import dev.vxsocks.proxy.relay.ZeroCopy;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -160,7 +160,7 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
       return;
     }
     // Nothing is read before the client rules' verdict: a paused socket keeps what arrives for later.
-    Inbound.copying(socket, this::onClientData);
+    ZeroCopy.copying(socket, this::onClientData);
     socket.exceptionHandler(err -> LOG.fine(() -> "session=" + id + " socket error in " + phase + ": " + err));
     socket.closeHandler(v -> finish(inHandshake ? "client closed during " + phase : "client closed"));
     handshakeTimer = vertx.setTimer(config.timeouts().handshake().toMillis(), t -> {
@@ -432,7 +432,7 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
    */
   void relay(NetSocket peer, InetAddress bndAddr, int bndPort) {
     this.upstream = peer;
-    Inbound.hold(peer);
+    ZeroCopy.hold(peer);
     if (!HalfClose.enable(peer)) {
       fail(new java.net.ConnectException("the connection closed before the relay started"));
       return;

@@ -8,7 +8,7 @@ import dev.vxsocks.proxy.codec.ReplyCode;
 import dev.vxsocks.proxy.codec.Socks5CommandRequest;
 import dev.vxsocks.proxy.codec.Socks5Encoder;
 import dev.vxsocks.proxy.codec.Socks5UdpPacket;
-import dev.vxsocks.proxy.relay.Inbound;
+import dev.vxsocks.proxy.relay.ZeroCopy;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.datagram.DatagramPacket;
@@ -109,7 +109,7 @@ final class UdpAssociation {
           session.onSweep(this::checkIdle);
           LOG.fine(() -> "session=" + session.id() + " UDP relay on " + advertised.getHostAddress() + ":" + port);
           // The control connection only tells us when the association ends: its FIN, or its close.
-          Inbound.copying(session.socket(), data -> {
+          ZeroCopy.copying(session.socket(), data -> {
             if (data.length() == 0) {
               session.finish("control connection ended");
             }

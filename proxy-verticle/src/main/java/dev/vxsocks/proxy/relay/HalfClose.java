@@ -13,8 +13,8 @@ import io.vertx.core.net.NetSocket;
 import io.vertx.core.internal.net.NetSocketInternal;
 
 /**
- * TCP half-close for Vert.x sockets. This is the only class that uses Vert.x's internal API, and it does so because
- * the public API cannot: when a peer shuts down its write side, Netty closes the whole channel unless
+ * TCP half-close for Vert.x sockets. This and {@link ZeroCopy} are the only classes that use Vert.x's internal API;
+ * this one because the public API cannot: when a peer shuts down its write side, Netty closes the whole channel unless
  * {@link ChannelOption#ALLOW_HALF_CLOSURE} is set, and Vert.x passes the resulting {@link ChannelInputShutdownEvent}
  * past the socket's paused inbound queue, so it could overtake data still held there (DESIGN.md §4).
  *

@@ -1,9 +1,7 @@
 package dev.vxsocks.proxy.relay;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.util.ReferenceCountUtil;
 import io.vertx.core.Future;
-import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.net.NetSocket;
 
 /**
@@ -13,7 +11,7 @@ import io.vertx.core.net.NetSocket;
  * awaited and FIN is passed on to the other side; the relay ends when both directions have finished, or at once when
  * either connection fails or closes.
  *
- * <p>Bytes are relayed as the Netty buffers they were read into, without a copy in the JVM (see {@link Inbound}): each
+ * <p>Bytes are relayed as the Netty buffers they were read into, without a copy in the JVM (see {@link ZeroCopy}): each
  * read buffer is handed to the other socket's write and released by Netty once written.
  *
  * <p>Runs entirely on the session's event loop: both sockets belong to the same context.
@@ -44,7 +42,7 @@ public final class Relay {
 
   /**
    * Both sockets must be paused, with {@link HalfClose#enable} applied and no data handler ever set (see
-   * {@link Inbound}); the relay takes their input over and resumes them.
+   * {@link ZeroCopy}); the relay takes their input over and resumes them.
    */
   public void start() {
     up.start();
@@ -114,16 +112,12 @@ public final class Relay {
     }
 
     void start() {
-      ((NetSocketInternal) src).messageHandler(this::onMessage);
+      ZeroCopy.read(src, this::onMessage);
       src.exceptionHandler(err -> end(name + " error: " + err.getMessage()));
       src.closeHandler(v -> end(finished ? name + " closed" : name + " closed before finishing"));
     }
 
-    private void onMessage(Object msg) {
-      if (!(msg instanceof ByteBuf data)) {
-        ReferenceCountUtil.release(msg);
-        return;
-      }
+    private void onMessage(ByteBuf data) {
       int length = data.readableBytes();
       if (ended || finished || length == 0) {
         data.release();
@@ -135,7 +129,7 @@ public final class Relay {
       bytes += length;
       lastActivityNanos = System.nanoTime();
       // The buffer now belongs to the write: Netty releases it once written, or when the write fails.
-      lastWrite = ((NetSocketInternal) dst).writeMessage(data);
+      lastWrite = ZeroCopy.write(dst, data);
       if (dst.writeQueueFull()) {
         src.pause();
         dst.drainHandler(v -> src.resume());

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Where vxsocks spends its CPU under one benchmark load: perf samples of the warm proxy, summed by DSO (kernel, JIT
+# code, JVM), by syscall, and by Java method.
+#
+#   bench/profile.sh [rate|up1|down1] [--warm SECONDS] [--seconds SECONDS]
+#
+# Starts the load generator's targets and one vxsocks (no auth, loopback, as in bench/run.sh) on their own ports,
+# warms it for 30 s, records `perf record -g` of the proxy for 5 s under the chosen load (rate: 128 concurrent
+# sessions; up1/down1: one stream), writes the JIT's symbol map (jcmd Compiler.perfmap), prints the summaries, and
+# stops what it started, by PID. Needs perf (Debian: linux-perf) and a built launcher/target/vxsocks.jar.
+# The perf data and the reports stay in the run directory it prints. docs/BENCHMARKS.md quotes its output.
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$BENCH_DIR/.." && pwd)
+JAR=${BENCH_VXSOCKS_JAR:-$REPO/launcher/target/vxsocks.jar}
+MODE=rate; WARM=30; SECS=5
+while (($#)); do
+  case $1 in
+    rate|up1|down1) MODE=$1 ;;
+    --warm) WARM=$2; shift ;;
+    --seconds) SECS=$2; shift ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+command -v perf >/dev/null || { echo "perf is not installed (Debian: apt-get install linux-perf)" >&2; exit 1; }
+[[ -f $JAR ]] || { echo "$JAR not found: build it with mvn -B -q -DskipTests package" >&2; exit 1; }
+
+PROXY_PORT=${BENCH_PORT_BASE:-11080}
+TARGET_PORT=${BENCH_TARGET_PORT:-17000}
+RUN=$(mktemp -d /tmp/vxsocks-profile.XXXXXX)
+CLASSES=$BENCH_DIR/.work/classes
+mkdir -p "$CLASSES"
+javac -d "$CLASSES" "$BENCH_DIR/loadgen/LoadGen.java"
+LG=(java -XX:+UseParallelGC -cp "$CLASSES" LoadGen)
+ulimit -n "$(ulimit -Hn | sed 's/unlimited/20000/')" 2>/dev/null || true
+
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+cat >"$RUN/vxsocks.yaml" <<EOF
+listen: { host: 127.0.0.1, port: $PROXY_PORT }
+auth:
+  methods: [none]
+rules:
+  client: [ { action: allow, from: ["127.0.0.0/8"] } ]
+  request: [ { action: allow, to: ["127.0.0.0/8"] } ]
+timeouts: { handshake: 10s, connect: 10s, idle: 5m }
+limits: { sessions-per-user: 0, sessions-per-client-ip: 0, pending-handshakes: 20000 }
+EOF
+
+"${LG[@]}" target --port "$TARGET_PORT" --hosts 127.0.0.1 --threads 2 --max-seconds 600 >"$RUN/target.log" 2>&1 &
+PIDS+=($!)
+java -XX:+PreserveFramePointer --add-opens java.base/java.lang=ALL-UNNAMED --add-opens java.base/java.nio=ALL-UNNAMED \
+  --add-opens java.base/sun.nio.ch=ALL-UNNAMED -jar "$JAR" run --config "$RUN/vxsocks.yaml" >"$RUN/vxsocks.log" 2>&1 &
+VX=$!
+PIDS+=("$VX")
+for ((i = 0; i < 150; i++)); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$PROXY_PORT") 2>/dev/null && break
+  kill -0 "$VX" 2>/dev/null || { echo "vxsocks did not start: $(tail -3 "$RUN/vxsocks.log")" >&2; exit 1; }
+  sleep 0.2
+done
+
+load() { # load SECONDS [--pid PID --out FILE]: one bounded run of the chosen load
+  local secs=$1; shift
+  if [[ $MODE == rate ]]; then
+    timeout $((secs + 60)) "${LG[@]}" rate --proxy "127.0.0.1:$PROXY_PORT" --target "127.0.0.1:$TARGET_PORT" \
+      --concurrency 128 --threads 2 --warmup 0 --duration "$secs" --subject vxsocks --round 1 "$@"
+  else
+    timeout $((secs + 60)) "${LG[@]}" tput --proxy "127.0.0.1:$PROXY_PORT" --sink "127.0.0.1:$((TARGET_PORT + 2))" \
+      --source "127.0.0.1:$((TARGET_PORT + 3))" --warmup 0 --duration "$secs" --variants "$MODE" --subject vxsocks \
+      --round 1 "$@"
+  fi
+}
+
+echo "warming vxsocks (pid $VX) for ${WARM}s of $MODE load" >&2
+load "$WARM" >/dev/null
+load $((SECS + 4)) --pid "$VX" --out "$RUN/figures.tsv" >"$RUN/load.log" 2>&1 &
+LOAD=$!
+sleep 2
+perf record -F 1999 -g -p "$VX" -o "$RUN/perf.data" -- sleep "$SECS" 2>"$RUN/perf-record.log"
+jcmd "$VX" Compiler.perfmap >/dev/null 2>&1 || echo "warning: no JIT symbol map (jcmd Compiler.perfmap failed)" >&2
+wait "$LOAD" || true
+
+report() { perf report -i "$RUN/perf.data" --stdio "$@" 2>/dev/null | grep -v '^#' | grep -v '^$'; }
+{
+  echo "## vxsocks under '$MODE' load ($(date -u '+%Y-%m-%d %H:%M UTC'), $(git -C "$REPO" log -1 --format=%h 2>/dev/null))"
+  echo; echo "figures of the load run:"; sed 's/^/    /' "$RUN/figures.tsv"
+  echo; echo "CPU by thread:"; report --no-children --sort comm -g none | head -6
+  echo; echo "CPU by DSO (kernel, JIT-compiled Java, the JVM):"; report --no-children --sort dso -g none | head -6
+  echo; echo "CPU under each syscall (inclusive):"; report --children --sort sym -g none | grep '__x64_sys_' | head -14
+  echo; echo "hottest Java and native user-space symbols (self):"
+  report --no-children --sort sym -g none | grep -v '\[k\]' | head -25
+} | tee "$RUN/summary.txt"
+echo "run directory: $RUN (perf.data, summary.txt, vxsocks.log)" >&2
+cp "/tmp/perf-$VX.map" "$RUN/" 2>/dev/null || true
