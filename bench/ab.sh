@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# A/B of two vxsocks builds: the same load against both, interleaved (A B, A B, ...), so that a change can be
+# measured on its own before a full bench/run.sh.
+#
+#   bench/ab.sh A.jar B.jar [--mode rate|tput|both] [--rounds N] [--warm SECONDS]
+#
+# Environment: AB_OPTS_A / AB_OPTS_B (extra JVM flags for one side, e.g. a -D switch an experiment reads),
+# BENCH_PORT_BASE (default 11080: A listens there, B on the next port), BENCH_TARGET_PORT (default 17000).
+# Both proxies run with no auth on 127.0.0.1, warmed for 30 s each; every load-generator run is bounded by timeout,
+# and everything started is stopped by PID. Prints each metric per round for A and B; raw figures in the run directory.
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+(($# >= 2)) || { sed -n '2,10p' "$0"; exit 2; }
+A=$1; B=$2; shift 2
+MODE=rate; ROUNDS=3; WARM=30
+while (($#)); do
+  case $1 in
+    --mode) MODE=$2; shift ;;
+    --rounds) ROUNDS=$2; shift ;;
+    --warm) WARM=$2; shift ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+for j in "$A" "$B"; do [[ -f $j ]] || { echo "$j not found" >&2; exit 2; }; done
+
+PORT_A=${BENCH_PORT_BASE:-11080}; PORT_B=$((PORT_A + 1)); TARGET=${BENCH_TARGET_PORT:-17000}
+RUN=$(mktemp -d /tmp/vxsocks-ab.XXXXXX)
+CLASSES=$BENCH_DIR/.work/classes
+mkdir -p "$CLASSES"
+javac -d "$CLASSES" "$BENCH_DIR/loadgen/LoadGen.java"
+LG=(java -XX:+UseParallelGC -cp "$CLASSES" LoadGen)
+ulimit -n "$(ulimit -Hn | sed 's/unlimited/20000/')" 2>/dev/null || true
+JAVA_FLAGS=(--add-opens java.base/java.lang=ALL-UNNAMED --add-opens java.base/java.nio=ALL-UNNAMED
+  --add-opens java.base/sun.nio.ch=ALL-UNNAMED)
+
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+config() { # config NAME PORT
+  cat >"$RUN/$1.yaml" <<EOF
+listen: { host: 127.0.0.1, port: $2 }
+auth:
+  methods: [none]
+rules:
+  client: [ { action: allow, from: ["127.0.0.0/8"] } ]
+  request: [ { action: allow, to: ["127.0.0.0/8"] } ]
+timeouts: { handshake: 10s, connect: 10s, idle: 5m }
+limits: { sessions-per-user: 0, sessions-per-client-ip: 0, pending-handshakes: 20000 }
+EOF
+}
+config a "$PORT_A"; config b "$PORT_B"
+
+"${LG[@]}" target --port "$TARGET" --hosts 127.0.0.1 --threads 2 --max-seconds 3600 >"$RUN/target.log" 2>&1 &
+PIDS+=($!)
+# shellcheck disable=SC2086
+java ${AB_OPTS_A:-} "${JAVA_FLAGS[@]}" -jar "$A" run --config "$RUN/a.yaml" >"$RUN/a.log" 2>&1 &
+PID_A=$!; PIDS+=("$PID_A")
+# shellcheck disable=SC2086
+java ${AB_OPTS_B:-} "${JAVA_FLAGS[@]}" -jar "$B" run --config "$RUN/b.yaml" >"$RUN/b.log" 2>&1 &
+PID_B=$!; PIDS+=("$PID_B")
+for port in "$PORT_A" "$PORT_B"; do
+  for ((i = 0; i < 150; i++)); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    sleep 0.2
+  done
+done
+
+for port in "$PORT_A" "$PORT_B"; do
+  timeout $((WARM + 60)) "${LG[@]}" rate --proxy "127.0.0.1:$port" --target "127.0.0.1:$TARGET" --warmup 0 \
+    --duration "$WARM" --threads 2 >/dev/null
+done
+for ((r = 1; r <= ROUNDS; r++)); do
+  for side in A B; do
+    port=$PORT_A; pid=$PID_A
+    [[ $side == B ]] && { port=$PORT_B; pid=$PID_B; }
+    if [[ $MODE == rate || $MODE == both ]]; then
+      sleep 1
+      timeout 90 "${LG[@]}" rate --proxy "127.0.0.1:$port" --target "127.0.0.1:$TARGET" --concurrency 128 --threads 2 \
+        --warmup 0.5 --duration 5 --pid "$pid" --subject "$side" --round "$r" --out "$RUN/results.tsv" >/dev/null
+    fi
+    if [[ $MODE == tput || $MODE == both ]]; then
+      sleep 1
+      timeout 120 "${LG[@]}" tput --proxy "127.0.0.1:$port" --sink "127.0.0.1:$((TARGET + 2))" \
+        --source "127.0.0.1:$((TARGET + 3))" --warmup 0.5 --duration 2.5 --pid "$pid" --subject "$side" --round "$r" \
+        --out "$RUN/results.tsv" >/dev/null
+    fi
+  done
+done
+
+echo "A = $A ${AB_OPTS_A:-}"
+echo "B = $B ${AB_OPTS_B:-}"
+grep -E 'sessions_per_s|cpu_us_per_session|p99_ms|mib_s|rss_growth' "$RUN/results.tsv" |
+  awk '{v[$1" "$2] = v[$1" "$2] sprintf(" %8.0f", $4)} END {for (k in v) print k ":" v[k]}' | sort
+echo "run directory: $RUN"
