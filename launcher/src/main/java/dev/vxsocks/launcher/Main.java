@@ -114,7 +114,7 @@ public final class Main {
     }
     LogSetup.configure(logLevel);
     // One event loop per core, not Vert.x's default of two: with one connection verticle per loop, the extra loops
-    // only add thread switches (bench/run.sh on 2 cores: ~10% more sessions/s, ~15% less CPU per session).
+    // only add thread switches (bench/ab.sh on 2 cores: ~10% more sessions/s, ~15% less CPU per session).
     int instances = Runtime.getRuntime().availableProcessors();
     VertxOptions options = new VertxOptions().setPreferNativeTransport(true).setEventLoopPoolSize(instances);
     Transport transport = SocketTransport.preferred();
