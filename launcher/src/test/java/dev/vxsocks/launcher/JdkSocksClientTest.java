@@ -1,9 +1,6 @@
 package dev.vxsocks.launcher;
 
-import dev.vxsocks.launcher.LoopbackTargets.TcpTarget;
 import io.vertx.core.Vertx;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -30,24 +27,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * username/password it asks the default {@link Authenticator} with requesting protocol "SOCKS5"; with no
  * Authenticator it sends the {@code user.name} property and an empty password.
  */
-class JdkSocksClientTest extends TwoNodeClientTest {
+class JdkSocksClientTest extends TcpClientTest {
 
   static final int TIMEOUT_MS = 20_000;
-  private static TcpTarget echo;
-  private static TcpTarget answerAfterEof;
-
-  @BeforeAll
-  static void startTargets() throws Exception {
-    echo = TcpTarget.start(TcpTarget.Mode.ECHO);
-    answerAfterEof = TcpTarget.start(TcpTarget.Mode.ANSWER_AFTER_EOF);
-  }
-
-  @AfterAll
-  static void stopTargets() throws Exception {
-    echo.close();
-    answerAfterEof.close();
-  }
-
   @ParameterizedTest(name = "JDK client to {0}, credentials: {1}")
   @CsvSource({"127.0.0.1, false", "127.0.0.1, true", "::1, false", "::1, true",
       "unresolved localhost, false", "unresolved localhost, true"})

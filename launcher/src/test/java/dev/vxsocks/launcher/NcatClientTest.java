@@ -2,8 +2,6 @@ package dev.vxsocks.launcher;
 
 import dev.vxsocks.launcher.LoopbackTargets.TcpTarget;
 import io.vertx.core.Vertx;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -24,22 +22,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * the connection and keeps reading until the server closes (its {@code --no-shutdown} turns that off). So every
  * case here relays a client FIN, and the target answers only after it (DESIGN.md §4).
  */
-class NcatClientTest extends TwoNodeClientTest {
-
-  private static TcpTarget echo;
-  private static TcpTarget answerAfterEof;
-
-  @BeforeAll
-  static void startTargets() throws Exception {
-    echo = TcpTarget.start(TcpTarget.Mode.ECHO);
-    answerAfterEof = TcpTarget.start(TcpTarget.Mode.ANSWER_AFTER_EOF);
-  }
-
-  @AfterAll
-  static void stopTargets() throws Exception {
-    echo.close();
-    answerAfterEof.close();
-  }
+class NcatClientTest extends TcpClientTest {
 
   @ParameterizedTest(name = "ncat to {0}, credentials: {1}")
   @CsvSource({"127.0.0.1, false", "127.0.0.1, true", "::1, false", "::1, true", "localhost, false", "localhost, true"})

@@ -1,8 +1,5 @@
 package dev.vxsocks.launcher;
 
-import dev.vxsocks.launcher.LoopbackTargets.TcpTarget;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -21,22 +18,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@code src/test/resources/pysocks_client.py}. With {@code rdns} PySocks sends the name (ATYP 3); without it, it
  * resolves the name itself and sends the address.
  */
-class PySocksClientTest extends TwoNodeClientTest {
-
-  private static TcpTarget echo;
-  private static TcpTarget answerAfterEof;
-
-  @BeforeAll
-  static void startTargets() throws Exception {
-    echo = TcpTarget.start(TcpTarget.Mode.ECHO);
-    answerAfterEof = TcpTarget.start(TcpTarget.Mode.ANSWER_AFTER_EOF);
-  }
-
-  @AfterAll
-  static void stopTargets() throws Exception {
-    echo.close();
-    answerAfterEof.close();
-  }
+class PySocksClientTest extends TcpClientTest {
 
   @ParameterizedTest(name = "PySocks to {0}, rdns {1}, credentials: {2}")
   @CsvSource({
