@@ -27,46 +27,22 @@ for j in "$A" "$B"; do [[ -f $j ]] || { echo "$j not found" >&2; exit 2; }; done
 
 PORT_A=${BENCH_PORT_BASE:-11080}; PORT_B=$((PORT_A + 1)); TARGET=${BENCH_TARGET_PORT:-17000}
 RUN=$(mktemp -d /tmp/vxsocks-ab.XXXXXX)
-CLASSES=$BENCH_DIR/.work/classes
-mkdir -p "$CLASSES"
-javac -d "$CLASSES" "$BENCH_DIR/loadgen/LoadGen.java"
-LG=(java -XX:+UseParallelGC -cp "$CLASSES" LoadGen)
-ulimit -n "$(ulimit -Hn | sed 's/unlimited/20000/')" 2>/dev/null || true
-JAVA_FLAGS=(--add-opens java.base/java.lang=ALL-UNNAMED --add-opens java.base/java.nio=ALL-UNNAMED
-  --add-opens java.base/sun.nio.ch=ALL-UNNAMED)
-
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-
-config() { # config NAME PORT
-  cat >"$RUN/$1.yaml" <<EOF
-listen: { host: 127.0.0.1, port: $2 }
-auth:
-  methods: [none]
-rules:
-  client: [ { action: allow, from: ["127.0.0.0/8"] } ]
-  request: [ { action: allow, to: ["127.0.0.0/8"] } ]
-timeouts: { handshake: 10s, connect: 10s, idle: 5m }
-limits: { sessions-per-user: 0, sessions-per-client-ip: 0, pending-handshakes: 20000 }
-EOF
-}
-config a "$PORT_A"; config b "$PORT_B"
+# shellcheck source=bench/lib.sh
+source "$BENCH_DIR/lib.sh"
+build_loadgen
+vxsocks_config "$RUN/a.yaml" "$PORT_A"
+vxsocks_config "$RUN/b.yaml" "$PORT_B"
 
 "${LG[@]}" target --port "$TARGET" --hosts 127.0.0.1 --threads 2 --max-seconds 3600 >"$RUN/target.log" 2>&1 &
-PIDS+=($!)
+started $!
 # shellcheck disable=SC2086
 java ${AB_OPTS_A:-} "${JAVA_FLAGS[@]}" -jar "$A" run --config "$RUN/a.yaml" >"$RUN/a.log" 2>&1 &
-PID_A=$!; PIDS+=("$PID_A")
+PID_A=$!; started "$PID_A"
 # shellcheck disable=SC2086
 java ${AB_OPTS_B:-} "${JAVA_FLAGS[@]}" -jar "$B" run --config "$RUN/b.yaml" >"$RUN/b.log" 2>&1 &
-PID_B=$!; PIDS+=("$PID_B")
-for port in "$PORT_A" "$PORT_B"; do
-  for ((i = 0; i < 150; i++)); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    sleep 0.2
-  done
-done
+PID_B=$!; started "$PID_B"
+wait_listen "$PORT_A" "$PID_A" "$RUN/a.log"
+wait_listen "$PORT_B" "$PID_B" "$RUN/b.log"
 
 for port in "$PORT_A" "$PORT_B"; do
   timeout $((WARM + 60)) "${LG[@]}" rate --proxy "127.0.0.1:$port" --target "127.0.0.1:$TARGET" --warmup 0 \

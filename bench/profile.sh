@@ -31,38 +31,17 @@ command -v perf >/dev/null || { echo "perf is not installed (Debian: apt-get ins
 PROXY_PORT=${BENCH_PORT_BASE:-11080}
 TARGET_PORT=${BENCH_TARGET_PORT:-17000}
 RUN=$(mktemp -d /tmp/vxsocks-profile.XXXXXX)
-CLASSES=$BENCH_DIR/.work/classes
-mkdir -p "$CLASSES"
-javac -d "$CLASSES" "$BENCH_DIR/loadgen/LoadGen.java"
-LG=(java -XX:+UseParallelGC -cp "$CLASSES" LoadGen)
-ulimit -n "$(ulimit -Hn | sed 's/unlimited/20000/')" 2>/dev/null || true
-
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-
-cat >"$RUN/vxsocks.yaml" <<EOF
-listen: { host: 127.0.0.1, port: $PROXY_PORT }
-auth:
-  methods: [none]
-rules:
-  client: [ { action: allow, from: ["127.0.0.0/8"] } ]
-  request: [ { action: allow, to: ["127.0.0.0/8"] } ]
-timeouts: { handshake: 10s, connect: 10s, idle: 5m }
-limits: { sessions-per-user: 0, sessions-per-client-ip: 0, pending-handshakes: 20000 }
-EOF
+# shellcheck source=bench/lib.sh
+source "$BENCH_DIR/lib.sh"
+build_loadgen
+vxsocks_config "$RUN/vxsocks.yaml" "$PROXY_PORT"
 
 "${LG[@]}" target --port "$TARGET_PORT" --hosts 127.0.0.1 --threads 2 --max-seconds 600 >"$RUN/target.log" 2>&1 &
-PIDS+=($!)
-java -XX:+PreserveFramePointer --add-opens java.base/java.lang=ALL-UNNAMED --add-opens java.base/java.nio=ALL-UNNAMED \
-  --add-opens java.base/sun.nio.ch=ALL-UNNAMED -jar "$JAR" run --config "$RUN/vxsocks.yaml" >"$RUN/vxsocks.log" 2>&1 &
+started $!
+java -XX:+PreserveFramePointer "${JAVA_FLAGS[@]}" -jar "$JAR" run --config "$RUN/vxsocks.yaml" >"$RUN/vxsocks.log" 2>&1 &
 VX=$!
-PIDS+=("$VX")
-for ((i = 0; i < 150; i++)); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$PROXY_PORT") 2>/dev/null && break
-  kill -0 "$VX" 2>/dev/null || { echo "vxsocks did not start: $(tail -3 "$RUN/vxsocks.log")" >&2; exit 1; }
-  sleep 0.2
-done
+started "$VX"
+wait_listen "$PROXY_PORT" "$VX" "$RUN/vxsocks.log"
 
 load() { # load SECONDS [--pid PID --out FILE]: one bounded run of the chosen load
   local secs=$1; shift
