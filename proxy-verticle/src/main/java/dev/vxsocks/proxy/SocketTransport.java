@@ -1,6 +1,5 @@
 package dev.vxsocks.proxy;
 
-import io.netty.bootstrap.AbstractBootstrap;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -19,7 +18,7 @@ import io.vertx.core.transport.Transport;
 import java.net.SocketAddress;
 import java.util.Map;
 import java.util.concurrent.ThreadFactory;
-import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 
 /**
  * The transport the node's Vert.x runs on: the native one (epoll) when it is available, NIO otherwise, minus the
@@ -63,16 +62,18 @@ public final class SocketTransport {
     }
   }
 
-  private static void dropNoOps(Map<ChannelOption<?>, Object> options, BiConsumer<ChannelOption<?>, Object> remove) {
+  /** Removes from a bootstrap the options {@link #isNoOp} says a new socket has anyway. */
+  private static void dropNoOps(Map<ChannelOption<?>, Object> options, Consumer<ChannelOption<?>> remove) {
     options.forEach((option, value) -> {
       if (isNoOp(option, value)) {
-        remove.accept(option, null);
+        remove.accept(option);
       }
     });
   }
 
+  // Netty removes an option when it is set to null; the raw cast is what its generic signature needs for that.
   @SuppressWarnings({"unchecked", "rawtypes"})
-  private static void removeOption(AbstractBootstrap<?, ?> bootstrap, ChannelOption<?> option) {
+  private static void removeOption(Bootstrap bootstrap, ChannelOption<?> option) {
     bootstrap.option((ChannelOption) option, null);
   }
 
@@ -119,13 +120,13 @@ public final class SocketTransport {
     @Override
     public void configure(NetServerOptions options, boolean domainSocket, ServerBootstrap bootstrap) {
       d.configure(options, domainSocket, bootstrap);
-      dropNoOps(bootstrap.config().childOptions(), (option, none) -> removeChildOption(bootstrap, option));
+      dropNoOps(bootstrap.config().childOptions(), option -> removeChildOption(bootstrap, option));
     }
 
     @Override
     public void configure(ClientOptionsBase options, int connectTimeout, boolean domainSocket, Bootstrap bootstrap) {
       d.configure(options, connectTimeout, domainSocket, bootstrap);
-      dropNoOps(bootstrap.config().options(), (option, none) -> removeOption(bootstrap, option));
+      dropNoOps(bootstrap.config().options(), option -> removeOption(bootstrap, option));
     }
 
     @Override
