@@ -1,12 +1,8 @@
 package dev.vxsocks.launcher;
 
-import dev.vxsocks.launcher.LoopbackTargets.HttpTarget;
-import dev.vxsocks.launcher.LoopbackTargets.TcpTarget;
 import io.vertx.core.Vertx;
 import io.vertx.junit5.VertxExtension;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -22,35 +18,21 @@ import java.util.concurrent.TimeUnit;
 
 import static dev.vxsocks.launcher.ProxyFixture.PASSWORD;
 import static dev.vxsocks.launcher.ProxyFixture.USER;
+import static dev.vxsocks.launcher.SharedTargets.answerAfterEof;
+import static dev.vxsocks.launcher.SharedTargets.echo;
+import static dev.vxsocks.launcher.SharedTargets.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Several different clients at once through one node (two connection verticles): curl downloading 4 MiB each, ncat
  * half-closing, PySocks echoing. Every stream must arrive intact, and afterwards the node must hold no session.
  */
-@ExtendWith(VertxExtension.class)
+@ExtendWith({VertxExtension.class, SharedTargets.class})
 class ConcurrentClientsTest {
 
-  private static HttpTarget http;
-  private static TcpTarget echo;
-  private static TcpTarget answerAfterEof;
   private static final String BIG_SHA = LoopbackTargets.hex(LoopbackTargets.sha256(LoopbackTargets.bigPayload()));
   private final List<Vertx> ownVertx = new ArrayList<>();
   private ProxyFixture.LogCapture log;
-
-  @BeforeAll
-  static void startTargets() throws Exception {
-    http = HttpTarget.start();
-    echo = TcpTarget.start(TcpTarget.Mode.ECHO);
-    answerAfterEof = TcpTarget.start(TcpTarget.Mode.ANSWER_AFTER_EOF);
-  }
-
-  @AfterAll
-  static void stopTargets() throws Exception {
-    http.close();
-    echo.close();
-    answerAfterEof.close();
-  }
 
   @BeforeEach
   void capture() {
@@ -79,7 +61,7 @@ class ConcurrentClientsTest {
     List<Check> checks = new ArrayList<>();
     for (int i = 0; i < 4; i++) {
       List<String> cmd = CurlClientTest.curl(i % 2 == 0 ? "--socks5-hostname" : "--socks5", "127.0.0.1:" + node.port());
-      cmd.addAll(List.of("--proxy-user", auth, "http://" + (i % 2 == 0 ? "localhost" : "[::1]") + ":" + http.port() + "/big"));
+      cmd.addAll(List.of("--proxy-user", auth, "http://" + (i % 2 == 0 ? "localhost" : "[::1]") + ":" + http().port() + "/big"));
       checks.add(new Check(cmd, new byte[0], r -> {
         assertThat(r.stdout().length).as(r.describe()).isEqualTo(LoopbackTargets.BIG);
         assertThat(LoopbackTargets.hex(LoopbackTargets.sha256(r.stdout()))).as(r.describe()).isEqualTo(BIG_SHA);
@@ -89,13 +71,13 @@ class ConcurrentClientsTest {
       byte[] request = new byte[50_000 + i];
       new Random(i).nextBytes(request);
       List<String> cmd = NcatClientTest.ncat(node, auth);
-      cmd.addAll(List.of(i == 1 ? "::1" : "127.0.0.1", String.valueOf(answerAfterEof.port())));
+      cmd.addAll(List.of(i == 1 ? "::1" : "127.0.0.1", String.valueOf(answerAfterEof().port())));
       byte[] expected = LoopbackTargets.answerAfterEof(request.length, LoopbackTargets.sha256(request));
       checks.add(new Check(cmd, request, r -> assertThat(r.stdout()).as(r.describe()).isEqualTo(expected)));
     }
     for (int i = 0; i < 3; i++) {
       byte[] line = ("PySocks client " + i + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-      List<String> cmd = PySocksClientTest.pysocks(node, "localhost", echo.port(), "echo", true, PASSWORD);
+      List<String> cmd = PySocksClientTest.pysocks(node, "localhost", echo().port(), "echo", true, PASSWORD);
       checks.add(new Check(cmd, line, r -> assertThat(r.stdout()).as(r.describe()).isEqualTo(line)));
     }
     // Resolve the client binaries on this thread, so that a missing one fails here with its package name.

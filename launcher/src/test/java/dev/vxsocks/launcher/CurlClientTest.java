@@ -1,10 +1,7 @@
 package dev.vxsocks.launcher;
 
-import dev.vxsocks.launcher.LoopbackTargets.HttpTarget;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -18,6 +15,7 @@ import java.util.stream.Stream;
 
 import static dev.vxsocks.launcher.ProxyFixture.PASSWORD;
 import static dev.vxsocks.launcher.ProxyFixture.USER;
+import static dev.vxsocks.launcher.SharedTargets.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -26,18 +24,6 @@ import static org.assertj.core.api.Assertions.assertThat;
  * with 97 (CURLE_PROXY) for every SOCKS failure and puts the reply code in brackets: "... connection to X. (5)".
  */
 class CurlClientTest extends TwoNodeClientTest {
-
-  private static HttpTarget http;
-
-  @BeforeAll
-  static void startTarget() throws Exception {
-    http = HttpTarget.start();
-  }
-
-  @AfterAll
-  static void stopTarget() throws Exception {
-    http.close();
-  }
 
   static Stream<Arguments> successfulFetches() {
     List<Arguments> cases = new ArrayList<>();
@@ -59,7 +45,7 @@ class CurlClientTest extends TwoNodeClientTest {
     if (credentials) {
       cmd.addAll(List.of("--proxy-user", USER + ":" + PASSWORD));
     }
-    cmd.add("http://" + host + ":" + http.port() + "/hello");
+    cmd.add("http://" + host + ":" + http().port() + "/hello");
 
     Clients.Result r = Clients.run(cmd, new byte[0]);
 
@@ -91,7 +77,7 @@ class CurlClientTest extends TwoNodeClientTest {
   @Test
   void wrongPasswordIsRejected() {
     List<String> cmd = curl("--socks5-hostname", "127.0.0.1:" + withPassword.port());
-    cmd.addAll(List.of("--proxy-user", USER + ":not-" + PASSWORD, "http://localhost:" + http.port() + "/hello"));
+    cmd.addAll(List.of("--proxy-user", USER + ":not-" + PASSWORD, "http://localhost:" + http().port() + "/hello"));
 
     Clients.Result r = Clients.run(cmd, new byte[0]);
 
@@ -103,7 +89,7 @@ class CurlClientTest extends TwoNodeClientTest {
   @Test
   void unknownUserIsRejected() {
     List<String> cmd = curl("--socks5", "127.0.0.1:" + withPassword.port());
-    cmd.addAll(List.of("--proxy-user", "mallory:" + PASSWORD, "http://127.0.0.1:" + http.port() + "/hello"));
+    cmd.addAll(List.of("--proxy-user", "mallory:" + PASSWORD, "http://127.0.0.1:" + http().port() + "/hello"));
 
     Clients.Result r = Clients.run(cmd, new byte[0]);
 
@@ -114,7 +100,7 @@ class CurlClientTest extends TwoNodeClientTest {
   @Test
   void noCredentialsForAPasswordOnlyProxy() {
     List<String> cmd = curl("--socks5", "127.0.0.1:" + withPassword.port());
-    cmd.add("http://127.0.0.1:" + http.port() + "/hello");
+    cmd.add("http://127.0.0.1:" + http().port() + "/hello");
 
     Clients.Result r = Clients.run(cmd, new byte[0]);
 
@@ -140,7 +126,7 @@ class CurlClientTest extends TwoNodeClientTest {
     cfg.getJsonObject("listen").put("host", "::1");
     Node v6 = ProxyFixture.start(own(Vertx.vertx()), cfg).await(20, TimeUnit.SECONDS);
     List<String> cmd = curl("--socks5-hostname", "[::1]:" + v6.port());
-    cmd.addAll(List.of("--proxy-user", USER + ":" + PASSWORD, "http://127.0.0.1:" + http.port() + "/hello"));
+    cmd.addAll(List.of("--proxy-user", USER + ":" + PASSWORD, "http://127.0.0.1:" + http().port() + "/hello"));
 
     Clients.Result r = Clients.run(cmd, new byte[0]);
 
@@ -164,13 +150,13 @@ class CurlClientTest extends TwoNodeClientTest {
     Node node = ProxyFixture.start(own(Vertx.vertx()), cfg).await(20, TimeUnit.SECONDS);
 
     List<String> longest = curl("--socks5-hostname", "127.0.0.1:" + node.port());
-    longest.addAll(List.of("--proxy-user", longUser + ":" + longPassword, "http://localhost:" + http.port() + "/hello"));
+    longest.addAll(List.of("--proxy-user", longUser + ":" + longPassword, "http://localhost:" + http().port() + "/hello"));
     Clients.Result ok = Clients.run(longest, new byte[0]);
     assertThat(ok.exit()).as(ok.describe() + "\nproxy log:\n" + log.text()).isZero();
     assertThat(ok.out()).isEqualTo("hello via 127.0.0.1\n");
 
     List<String> disabled = curl("--socks5-hostname", "127.0.0.1:" + node.port());
-    disabled.addAll(List.of("--proxy-user", "bob:" + PASSWORD, "http://localhost:" + http.port() + "/hello"));
+    disabled.addAll(List.of("--proxy-user", "bob:" + PASSWORD, "http://localhost:" + http().port() + "/hello"));
     Clients.Result refused = Clients.run(disabled, new byte[0]);
     assertThat(refused.exit()).as(refused.describe() + "\nproxy log:\n" + log.text()).isEqualTo(97);
     assertThat(refused.stderr()).as(refused.describe()).contains("rejected");

@@ -19,6 +19,8 @@ import java.util.concurrent.TimeUnit;
 
 import static dev.vxsocks.launcher.ProxyFixture.PASSWORD;
 import static dev.vxsocks.launcher.ProxyFixture.USER;
+import static dev.vxsocks.launcher.SharedTargets.answerAfterEof;
+import static dev.vxsocks.launcher.SharedTargets.echo;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -27,7 +29,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * username/password it asks the default {@link Authenticator} with requesting protocol "SOCKS5"; with no
  * Authenticator it sends the {@code user.name} property and an empty password.
  */
-class JdkSocksClientTest extends TcpClientTest {
+class JdkSocksClientTest extends TwoNodeClientTest {
 
   static final int TIMEOUT_MS = 20_000;
   @ParameterizedTest(name = "JDK client to {0}, credentials: {1}")
@@ -41,7 +43,7 @@ class JdkSocksClientTest extends TcpClientTest {
     byte[] line = ("the JDK to " + host + "\n").getBytes(StandardCharsets.US_ASCII);
 
     try (Socket s = viaProxy(node)) {
-      s.connect(target(host, echo.port()), TIMEOUT_MS);
+      s.connect(target(host, echo().port()), TIMEOUT_MS);
       s.getOutputStream().write(line);
       byte[] back = s.getInputStream().readNBytes(line.length);
       assertThat(back).as("proxy log:\n" + log.text()).isEqualTo(line);
@@ -66,7 +68,7 @@ class JdkSocksClientTest extends TcpClientTest {
     new Random(3).nextBytes(request);
 
     try (Socket s = viaProxy(node)) {
-      s.connect(InetSocketAddress.createUnresolved("localhost", answerAfterEof.port()), TIMEOUT_MS);
+      s.connect(InetSocketAddress.createUnresolved("localhost", answerAfterEof().port()), TIMEOUT_MS);
       s.getOutputStream().write(request);
       s.shutdownOutput();
       byte[] answer = s.getInputStream().readAllBytes();
@@ -80,7 +82,7 @@ class JdkSocksClientTest extends TcpClientTest {
     Authenticator.setDefault(new RecordingAuthenticator("not-" + PASSWORD));
     assertThatThrownBy(() -> {
       try (Socket s = viaProxy(withPassword)) {
-        s.connect(target("127.0.0.1", echo.port()), TIMEOUT_MS);
+        s.connect(target("127.0.0.1", echo().port()), TIMEOUT_MS);
       }
     }).as("proxy log:\n" + log.text()).isInstanceOf(SocketException.class).hasMessageContaining("authentication failed");
   }
@@ -91,7 +93,7 @@ class JdkSocksClientTest extends TcpClientTest {
     Authenticator.setDefault(null);
     assertThatThrownBy(() -> {
       try (Socket s = viaProxy(withPassword)) {
-        s.connect(target("127.0.0.1", echo.port()), TIMEOUT_MS);
+        s.connect(target("127.0.0.1", echo().port()), TIMEOUT_MS);
       }
     }).as("proxy log:\n" + log.text()).isInstanceOf(SocketException.class).hasMessageContaining("authentication failed");
   }

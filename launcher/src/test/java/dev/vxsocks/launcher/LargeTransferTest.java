@@ -1,12 +1,8 @@
 package dev.vxsocks.launcher;
 
-import dev.vxsocks.launcher.LoopbackTargets.HttpTarget;
-import dev.vxsocks.launcher.LoopbackTargets.TcpTarget;
 import io.vertx.core.Vertx;
 import io.vertx.junit5.VertxExtension;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,36 +26,22 @@ import java.util.concurrent.TimeUnit;
 
 import static dev.vxsocks.launcher.ProxyFixture.PASSWORD;
 import static dev.vxsocks.launcher.ProxyFixture.USER;
+import static dev.vxsocks.launcher.SharedTargets.answerAfterEof;
+import static dev.vxsocks.launcher.SharedTargets.echo;
+import static dev.vxsocks.launcher.SharedTargets.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * 4 MiB of random bytes each way, checked by SHA-256 at the other end, on Vert.x's NIO transport and on epoll (the
  * transport {@code Main} prefers). Large enough to fill socket buffers, so the relay's back-pressure is exercised.
  */
-@ExtendWith(VertxExtension.class)
+@ExtendWith({VertxExtension.class, SharedTargets.class})
 class LargeTransferTest {
 
-  private static HttpTarget http;
-  private static TcpTarget echo;
-  private static TcpTarget answerAfterEof;
   private static final byte[] BIG = LoopbackTargets.bigPayload();
   private static final String BIG_SHA = LoopbackTargets.hex(LoopbackTargets.sha256(BIG));
   private final List<Vertx> ownVertx = new ArrayList<>();
   private ProxyFixture.LogCapture log;
-
-  @BeforeAll
-  static void startTargets() throws Exception {
-    http = HttpTarget.start();
-    echo = TcpTarget.start(TcpTarget.Mode.ECHO);
-    answerAfterEof = TcpTarget.start(TcpTarget.Mode.ANSWER_AFTER_EOF);
-  }
-
-  @AfterAll
-  static void stopTargets() throws Exception {
-    http.close();
-    echo.close();
-    answerAfterEof.close();
-  }
 
   @BeforeEach
   void capture() {
@@ -83,7 +65,7 @@ class LargeTransferTest {
     if (credentials) {
       cmd.addAll(List.of("--proxy-user", USER + ":" + PASSWORD));
     }
-    cmd.add("http://localhost:" + http.port() + "/big");
+    cmd.add("http://localhost:" + http().port() + "/big");
 
     Clients.Result r = Clients.run(cmd, new byte[0]);
 
@@ -102,7 +84,7 @@ class LargeTransferTest {
       cmd.addAll(List.of("--proxy-user", USER + ":" + PASSWORD));
     }
     cmd.addAll(List.of("--data-binary", "@" + file, "-H", "Content-Type: application/octet-stream",
-        "http://[::1]:" + http.port() + "/upload"));
+        "http://[::1]:" + http().port() + "/upload"));
 
     Clients.Result r = Clients.run(cmd, new byte[0]);
 
@@ -118,7 +100,7 @@ class LargeTransferTest {
     Authenticator.setDefault(new JdkSocksClientTest.RecordingAuthenticator(PASSWORD));
 
     try (Socket s = JdkSocksClientTest.viaProxy(node)) {
-      s.connect(new InetSocketAddress(LoopbackTargets.IPV4, answerAfterEof.port()), JdkSocksClientTest.TIMEOUT_MS);
+      s.connect(new InetSocketAddress(LoopbackTargets.IPV4, answerAfterEof().port()), JdkSocksClientTest.TIMEOUT_MS);
       s.getOutputStream().write(BIG);
       s.shutdownOutput();
       assertThat(s.getInputStream().readAllBytes()).as("proxy log:\n" + log.text())
@@ -133,7 +115,7 @@ class LargeTransferTest {
     Node node = proxy(transport, false, injected);
     ExecutorService writer = Executors.newSingleThreadExecutor();
     try (Socket s = JdkSocksClientTest.viaProxy(node)) {
-      s.connect(new InetSocketAddress(LoopbackTargets.IPV6, echo.port()), JdkSocksClientTest.TIMEOUT_MS);
+      s.connect(new InetSocketAddress(LoopbackTargets.IPV6, echo().port()), JdkSocksClientTest.TIMEOUT_MS);
       Future<?> sent = writer.submit(() -> {
         OutputStream out = s.getOutputStream();
         for (int off = 0; off < BIG.length; off += 16 * 1024) {

@@ -1,14 +1,11 @@
 package dev.vxsocks.launcher;
 
-import dev.vxsocks.launcher.LoopbackTargets.HttpTarget;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.junit5.VertxTestContext;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -16,6 +13,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import java.util.List;
 
+import static dev.vxsocks.launcher.SharedTargets.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -23,22 +21,11 @@ import static org.assertj.core.api.Assertions.assertThat;
  * block, curl must not reach a service on this machine, whatever spelling of loopback it uses. Every case is reply 2.
  * The HTTP target is up on 127.0.0.1 and [::1], so a case that got through would fetch a page.
  */
-@ExtendWith(VertxExtension.class)
+@ExtendWith({VertxExtension.class, SharedTargets.class})
 class LoopbackProtectionTest {
 
-  private static HttpTarget http;
   private Node node;
   private ProxyFixture.LogCapture log;
-
-  @BeforeAll
-  static void startTarget() throws Exception {
-    http = HttpTarget.start();
-  }
-
-  @AfterAll
-  static void stopTarget() throws Exception {
-    http.close();
-  }
 
   @BeforeEach
   void startProxy(Vertx vertx, VertxTestContext ctx) {
@@ -69,7 +56,7 @@ class LoopbackProtectionTest {
       "--socks5-hostname, 127.1", "--socks5-hostname, 2130706433", "--socks5-hostname, 0x7f000001"})
   void loopbackIsRefused(String mode, String host) {
     List<String> cmd = CurlClientTest.curl(mode, "127.0.0.1:" + node.port());
-    cmd.add("http://" + host + ":" + http.port() + "/hello");
+    cmd.add("http://" + host + ":" + http().port() + "/hello");
 
     Clients.Result r = Clients.run(cmd, new byte[0]);
 

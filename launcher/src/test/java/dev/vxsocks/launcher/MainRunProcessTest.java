@@ -1,10 +1,7 @@
 package dev.vxsocks.launcher;
 
-import dev.vxsocks.launcher.LoopbackTargets.HttpTarget;
-import dev.vxsocks.launcher.LoopbackTargets.TcpTarget;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -24,6 +21,8 @@ import java.util.regex.Pattern;
 
 import static dev.vxsocks.launcher.ProxyFixture.PASSWORD;
 import static dev.vxsocks.launcher.ProxyFixture.USER;
+import static dev.vxsocks.launcher.SharedTargets.echo;
+import static dev.vxsocks.launcher.SharedTargets.http;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
@@ -31,22 +30,12 @@ import static org.assertj.core.api.Assertions.fail;
  * {@code vxsocks run} as a real process (the shaded jar after {@code mvn package}, else the test class path): it
  * starts on port 0, curl fetches a page through it, and SIGTERM stops it through its shutdown hook.
  */
+@ExtendWith(SharedTargets.class)
 class MainRunProcessTest {
 
   private static final Pattern LISTENING = Pattern.compile("vxsocks listening on 127\\.0\\.0\\.1:(\\d+) ");
-  private static HttpTarget http;
   @TempDir
   Path dir;
-
-  @BeforeAll
-  static void startTarget() throws Exception {
-    http = HttpTarget.start();
-  }
-
-  @AfterAll
-  static void stopTarget() throws Exception {
-    http.close();
-  }
 
   private Path config(String listenPort, String extra) throws IOException {
     return Files.writeString(dir.resolve("vxsocks-" + System.nanoTime() + ".yaml"), String.join("\n",
@@ -123,11 +112,11 @@ class MainRunProcessTest {
       int port = Integer.parseInt(listening.group(1));
 
       List<String> cmd = CurlClientTest.curl("--socks5-hostname", "127.0.0.1:" + port);
-      cmd.addAll(List.of("--proxy-user", USER + ":" + PASSWORD, "http://localhost:" + http.port() + "/hello"));
+      cmd.addAll(List.of("--proxy-user", USER + ":" + PASSWORD, "http://localhost:" + http().port() + "/hello"));
       Clients.Result r = Clients.run(cmd, new byte[0]);
       assertThat(r.exit()).as(r.describe() + "\nnode stderr:\n" + node.stderr()).isZero();
       assertThat(r.out()).isEqualTo("hello via 127.0.0.1\n");
-      assertThat(node.await(Pattern.compile("user=alice cmd=connect target=localhost:" + http.port() + " reply=succeeded")))
+      assertThat(node.await(Pattern.compile("user=alice cmd=connect target=localhost:" + http().port() + " reply=succeeded")))
           .as(node.stderr()).isNotNull();
 
       node.process.destroy(); // SIGTERM
@@ -144,15 +133,14 @@ class MainRunProcessTest {
    */
   @Test
   void sigtermLogsTheStopAndEverySessionItEnds() throws Exception {
-    try (TcpTarget echo = TcpTarget.start(TcpTarget.Mode.ECHO);
-         NodeProcess node = new NodeProcess("run", "--config", config("0", "").toString())) {
+    try (NodeProcess node = new NodeProcess("run", "--config", config("0", "").toString())) {
       Matcher listening = node.await(LISTENING);
       assertThat(listening).as("the node exited\nstderr:\n" + node.stderr()).isNotNull();
       int port = Integer.parseInt(listening.group(1));
       Authenticator.setDefault(new JdkSocksClientTest.RecordingAuthenticator(PASSWORD));
       try (Socket held = new Socket(new Proxy(Proxy.Type.SOCKS, new InetSocketAddress(LoopbackTargets.IPV4, port)))) {
         held.setSoTimeout(JdkSocksClientTest.TIMEOUT_MS);
-        held.connect(new InetSocketAddress(LoopbackTargets.IPV4, echo.port()), JdkSocksClientTest.TIMEOUT_MS);
+        held.connect(new InetSocketAddress(LoopbackTargets.IPV4, echo().port()), JdkSocksClientTest.TIMEOUT_MS);
         held.getOutputStream().write('x');
         assertThat(held.getInputStream().read()).isEqualTo('x'); // relaying
 
@@ -162,7 +150,7 @@ class MainRunProcessTest {
         Authenticator.setDefault(null);
       }
       assertThat(node.stderr()).as("shutdown lines lost").contains("vxsocks stopping")
-          .contains("user=alice cmd=connect target=127.0.0.1:" + echo.port() + " reply=succeeded");
+          .contains("user=alice cmd=connect target=127.0.0.1:" + echo().port() + " reply=succeeded");
     }
   }
 

@@ -15,6 +15,8 @@ import java.util.concurrent.TimeUnit;
 
 import static dev.vxsocks.launcher.ProxyFixture.PASSWORD;
 import static dev.vxsocks.launcher.ProxyFixture.USER;
+import static dev.vxsocks.launcher.SharedTargets.answerAfterEof;
+import static dev.vxsocks.launcher.SharedTargets.echo;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -22,7 +24,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * the connection and keeps reading until the server closes (its {@code --no-shutdown} turns that off). So every
  * case here relays a client FIN, and the target answers only after it (DESIGN.md §4).
  */
-class NcatClientTest extends TcpClientTest {
+class NcatClientTest extends TwoNodeClientTest {
 
   @ParameterizedTest(name = "ncat to {0}, credentials: {1}")
   @CsvSource({"127.0.0.1, false", "127.0.0.1, true", "::1, false", "::1, true", "localhost, false", "localhost, true"})
@@ -30,7 +32,7 @@ class NcatClientTest extends TcpClientTest {
     Node node = credentials ? withPassword : open;
     long before = node.server().stats().totalSessions();
     List<String> cmd = ncat(node, credentials ? USER + ":" + PASSWORD : null);
-    cmd.addAll(List.of(host, String.valueOf(echo.port())));
+    cmd.addAll(List.of(host, String.valueOf(echo().port())));
     byte[] line = ("a line through ncat to " + host + "\n").getBytes(StandardCharsets.US_ASCII);
 
     Clients.Result r = Clients.run(cmd, line);
@@ -43,7 +45,7 @@ class NcatClientTest extends TcpClientTest {
   @Test
   void theProxyResolvesTheName() {
     List<String> cmd = ncat(withPassword, USER + ":" + PASSWORD);
-    cmd.addAll(List.of("--proxy-dns", "remote", "localhost", String.valueOf(echo.port())));
+    cmd.addAll(List.of("--proxy-dns", "remote", "localhost", String.valueOf(echo().port())));
     byte[] line = "resolved by the proxy\n".getBytes(StandardCharsets.US_ASCII);
 
     Clients.Result r = Clients.run(cmd, line);
@@ -55,7 +57,7 @@ class NcatClientTest extends TcpClientTest {
   @Test
   void wrongPasswordFails() {
     List<String> cmd = ncat(withPassword, USER + ":wrong");
-    cmd.addAll(List.of("127.0.0.1", String.valueOf(echo.port())));
+    cmd.addAll(List.of("127.0.0.1", String.valueOf(echo().port())));
 
     Clients.Result r = Clients.run(cmd, "never relayed\n".getBytes(StandardCharsets.US_ASCII));
 
@@ -88,7 +90,7 @@ class NcatClientTest extends TcpClientTest {
     byte[] request = new byte[100_000];
     new Random(42).nextBytes(request);
     List<String> cmd = ncat(node, credentials ? USER + ":" + PASSWORD : null);
-    cmd.addAll(List.of("127.0.0.1", String.valueOf(answerAfterEof.port())));
+    cmd.addAll(List.of("127.0.0.1", String.valueOf(answerAfterEof().port())));
 
     Clients.Result r = Clients.run(cmd, request);
 
@@ -135,7 +137,7 @@ class NcatClientTest extends TcpClientTest {
     } else {
       b.write(new byte[] {5, 1, 0});
     }
-    int port = answerAfterEof.port();
+    int port = answerAfterEof().port();
     b.write(new byte[] {5, 1, 0, 1, 127, 0, 0, 1, (byte) (port >> 8), (byte) port});
     b.write(payload);
     List<String> cmd = List.of(Clients.ncat(), "127.0.0.1", String.valueOf(node.port()));

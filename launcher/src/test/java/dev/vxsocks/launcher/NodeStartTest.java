@@ -2,13 +2,10 @@ package dev.vxsocks.launcher;
 
 import dev.vxsocks.config.PasswordHash;
 import dev.vxsocks.config.ProxyConfig;
-import dev.vxsocks.launcher.LoopbackTargets.HttpTarget;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -17,23 +14,12 @@ import org.junit.jupiter.params.provider.ValueSource;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import static dev.vxsocks.launcher.SharedTargets.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** {@code Node.start} itself: port 0 with several connection verticles, and one node per Vert.x instance. */
-@ExtendWith(VertxExtension.class)
+@ExtendWith({VertxExtension.class, SharedTargets.class})
 class NodeStartTest {
-
-  private static HttpTarget http;
-
-  @BeforeAll
-  static void startTarget() throws Exception {
-    http = HttpTarget.start();
-  }
-
-  @AfterAll
-  static void stopTarget() throws Exception {
-    http.close();
-  }
 
   /** Port 0 and four connection verticles (Main's count on two cores): one port, and curl gets through. */
   @ParameterizedTest(name = "port 0 with 4 instances on {0}")
@@ -45,7 +31,7 @@ class NodeStartTest {
       assertThat(node.port()).isPositive();
       for (int i = 0; i < 4; i++) {
         List<String> cmd = CurlClientTest.curl("--socks5", "127.0.0.1:" + node.port());
-        cmd.add("http://127.0.0.1:" + http.port() + "/hello");
+        cmd.add("http://127.0.0.1:" + http().port() + "/hello");
         Clients.Result r = Clients.run(cmd, new byte[0]);
         assertThat(r.exit()).as(r.describe()).isZero();
       }
@@ -76,7 +62,7 @@ class NodeStartTest {
     try (ProxyFixture.LogCapture log = new ProxyFixture.LogCapture()) {
       for (int i = 0; i < 4; i++) {
         List<String> cmd = CurlClientTest.curl("--socks5", "127.0.0.1:" + b.port());
-        cmd.addAll(List.of("--proxy-user", "bob:bobs-password", "http://127.0.0.1:" + http.port() + "/hello"));
+        cmd.addAll(List.of("--proxy-user", "bob:bobs-password", "http://127.0.0.1:" + http().port() + "/hello"));
         Clients.Result r = Clients.run(cmd, new byte[0]);
         assertThat(r.exit()).as("login " + (i + 1) + " of bob to node B\n" + r.describe() + "\nproxy log:\n" + log.text())
             .isZero();

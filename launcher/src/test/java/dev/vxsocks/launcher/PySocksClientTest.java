@@ -11,6 +11,8 @@ import java.util.Random;
 
 import static dev.vxsocks.launcher.ProxyFixture.PASSWORD;
 import static dev.vxsocks.launcher.ProxyFixture.USER;
+import static dev.vxsocks.launcher.SharedTargets.answerAfterEof;
+import static dev.vxsocks.launcher.SharedTargets.echo;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -18,7 +20,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@code src/test/resources/pysocks_client.py}. With {@code rdns} PySocks sends the name (ATYP 3); without it, it
  * resolves the name itself and sends the address.
  */
-class PySocksClientTest extends TcpClientTest {
+class PySocksClientTest extends TwoNodeClientTest {
 
   @ParameterizedTest(name = "PySocks to {0}, rdns {1}, credentials: {2}")
   @CsvSource({
@@ -31,7 +33,7 @@ class PySocksClientTest extends TcpClientTest {
     long before = node.server().stats().totalSessions();
     byte[] payload = ("PySocks to " + host + "\n").getBytes(StandardCharsets.US_ASCII);
 
-    Clients.Result r = Clients.run(pysocks(node, host, echo.port(), "echo", rdns, credentials ? PASSWORD : null), payload);
+    Clients.Result r = Clients.run(pysocks(node, host, echo().port(), "echo", rdns, credentials ? PASSWORD : null), payload);
 
     assertThat(r.exit()).as(r.describe() + "\nproxy log:\n" + log.text()).isZero();
     assertThat(r.stdout()).as(r.describe()).isEqualTo(payload);
@@ -46,7 +48,7 @@ class PySocksClientTest extends TcpClientTest {
     new Random(7).nextBytes(payload);
 
     Clients.Result r = Clients.run(
-        pysocks(node, host, answerAfterEof.port(), "halfclose", host.equals("localhost"), credentials ? PASSWORD : null), payload);
+        pysocks(node, host, answerAfterEof().port(), "halfclose", host.equals("localhost"), credentials ? PASSWORD : null), payload);
 
     assertThat(r.exit()).as(r.describe() + "\nproxy log:\n" + log.text()).isZero();
     assertThat(r.stdout()).as(r.describe() + "\nproxy log:\n" + log.text())
@@ -55,7 +57,7 @@ class PySocksClientTest extends TcpClientTest {
 
   @Test
   void wrongPasswordFails() {
-    Clients.Result r = Clients.run(pysocks(withPassword, "127.0.0.1", echo.port(), "echo", false, "wrong"),
+    Clients.Result r = Clients.run(pysocks(withPassword, "127.0.0.1", echo().port(), "echo", false, "wrong"),
         "never relayed\n".getBytes(StandardCharsets.US_ASCII));
 
     assertThat(r.exit()).as(r.describe() + "\nproxy log:\n" + log.text()).isEqualTo(3);

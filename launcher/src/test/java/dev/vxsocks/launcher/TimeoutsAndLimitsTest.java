@@ -1,13 +1,9 @@
 package dev.vxsocks.launcher;
 
-import dev.vxsocks.launcher.LoopbackTargets.HttpTarget;
-import dev.vxsocks.launcher.LoopbackTargets.TcpTarget;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -22,33 +18,19 @@ import java.util.concurrent.TimeUnit;
 
 import static dev.vxsocks.launcher.ProxyFixture.PASSWORD;
 import static dev.vxsocks.launcher.ProxyFixture.USER;
+import static dev.vxsocks.launcher.SharedTargets.echo;
+import static dev.vxsocks.launcher.SharedTargets.holdAfterEof;
+import static dev.vxsocks.launcher.SharedTargets.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Timeouts and session limits as real clients meet them. No assertion is about time: each case waits, bounded, for
  * the proxy to end a connection or free a slot, and checks what the client saw.
  */
-@ExtendWith(VertxExtension.class)
+@ExtendWith({VertxExtension.class, SharedTargets.class})
 class TimeoutsAndLimitsTest {
 
-  private static TcpTarget echo;
-  private static TcpTarget holdAfterEof;
-  private static HttpTarget http;
   private ProxyFixture.LogCapture log;
-
-  @BeforeAll
-  static void startTargets() throws Exception {
-    echo = TcpTarget.start(TcpTarget.Mode.ECHO);
-    holdAfterEof = TcpTarget.start(TcpTarget.Mode.HOLD_AFTER_EOF);
-    http = HttpTarget.start();
-  }
-
-  @AfterAll
-  static void stopTargets() throws Exception {
-    echo.close();
-    holdAfterEof.close();
-    http.close();
-  }
 
   @BeforeEach
   void capture() {
@@ -72,7 +54,7 @@ class TimeoutsAndLimitsTest {
     cfg.put("timeouts", new JsonObject().put("half-close", "500ms"));
     Node node = start(vertx, cfg);
     List<String> cmd = NcatClientTest.ncat(node, null);
-    cmd.addAll(List.of("127.0.0.1", String.valueOf(holdAfterEof.port())));
+    cmd.addAll(List.of("127.0.0.1", String.valueOf(holdAfterEof().port())));
 
     Clients.Result r = Clients.run(cmd, "then nothing\n".getBytes(StandardCharsets.US_ASCII));
 
@@ -89,7 +71,7 @@ class TimeoutsAndLimitsTest {
     Node node = start(vertx, cfg);
 
     try (Socket s = JdkSocksClientTest.viaProxy(node)) {
-      s.connect(new InetSocketAddress(LoopbackTargets.IPV4, echo.port()), JdkSocksClientTest.TIMEOUT_MS);
+      s.connect(new InetSocketAddress(LoopbackTargets.IPV4, echo().port()), JdkSocksClientTest.TIMEOUT_MS);
       assertThat(s.getInputStream().read()).as("EOF, not a read timeout\nproxy log:\n" + log.text()).isEqualTo(-1);
     }
     assertThat(log.awaitLine("close=\"idle timeout\"")).as("proxy log:\n" + log.text()).isTrue();
@@ -125,10 +107,10 @@ class TimeoutsAndLimitsTest {
     Node node = start(vertx, cfg);
     Authenticator.setDefault(new JdkSocksClientTest.RecordingAuthenticator(PASSWORD));
     List<String> curl = CurlClientTest.curl("--socks5-hostname", "127.0.0.1:" + node.port());
-    curl.addAll(List.of("--proxy-user", USER + ":" + PASSWORD, "http://localhost:" + http.port() + "/hello"));
+    curl.addAll(List.of("--proxy-user", USER + ":" + PASSWORD, "http://localhost:" + http().port() + "/hello"));
 
     try (Socket holder = JdkSocksClientTest.viaProxy(node)) {
-      holder.connect(new InetSocketAddress(LoopbackTargets.IPV4, echo.port()), JdkSocksClientTest.TIMEOUT_MS);
+      holder.connect(new InetSocketAddress(LoopbackTargets.IPV4, echo().port()), JdkSocksClientTest.TIMEOUT_MS);
       holder.getOutputStream().write('x');
       assertThat(holder.getInputStream().read()).isEqualTo('x'); // the session is relaying: its slot is taken
 

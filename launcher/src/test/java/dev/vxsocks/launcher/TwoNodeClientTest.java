@@ -13,10 +13,11 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * What every real-client test starts from: a node offering no auth ({@link #open}) and one requiring
- * username/password ({@link #withPassword}), each on its own Vert.x, and the proxy's log captured for assertion
- * messages. Vert.x instances made with {@link #own} are closed after each test.
+ * username/password ({@link #withPassword}), each on its own Vert.x, the proxy's log captured for assertion
+ * messages, and the run's loopback targets ({@link SharedTargets}). Vert.x instances made with {@link #own} are
+ * closed after each test.
  */
-@ExtendWith(VertxExtension.class)
+@ExtendWith({VertxExtension.class, SharedTargets.class})
 abstract class TwoNodeClientTest {
 
   protected Node open;
