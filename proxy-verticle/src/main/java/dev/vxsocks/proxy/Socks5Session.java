@@ -17,6 +17,7 @@ import dev.vxsocks.proxy.codec.Socks5Greeting;
 import dev.vxsocks.proxy.codec.Socks5PasswordRequest;
 import dev.vxsocks.proxy.codec.Socks5ProtocolException;
 import dev.vxsocks.proxy.codec.Socks5ProtocolException.Kind;
+import dev.vxsocks.proxy.relay.DirectWrites;
 import dev.vxsocks.proxy.relay.HalfClose;
 import dev.vxsocks.proxy.relay.Relay;
 import dev.vxsocks.proxy.relay.ZeroCopy;
@@ -155,6 +156,7 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
 
   /** Accept: client rules before a single byte is read. */
   void start() {
+    DirectWrites.apply(socket);
     if (!HalfClose.enable(socket)) {
       finish("client closed at once");
       return;
@@ -432,6 +434,7 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
    */
   void relay(NetSocket peer, InetAddress bndAddr, int bndPort) {
     this.upstream = peer;
+    DirectWrites.apply(peer);
     ZeroCopy.hold(peer);
     if (!HalfClose.enable(peer)) {
       fail(new java.net.ConnectException("the connection closed before the relay started"));

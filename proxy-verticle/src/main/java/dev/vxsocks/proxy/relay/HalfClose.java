@@ -13,10 +13,11 @@ import io.vertx.core.net.NetSocket;
 import io.vertx.core.internal.net.NetSocketInternal;
 
 /**
- * TCP half-close for Vert.x sockets. This and {@link ZeroCopy} are the only classes that use Vert.x's internal API;
- * this one because the public API cannot: when a peer shuts down its write side, Netty closes the whole channel unless
- * {@link ChannelOption#ALLOW_HALF_CLOSURE} is set, and Vert.x passes the resulting {@link ChannelInputShutdownEvent}
- * past the socket's paused inbound queue, so it could overtake data still held there (DESIGN.md §4).
+ * TCP half-close for Vert.x sockets. This, {@link ZeroCopy} and {@link DirectWrites} are the only classes that use
+ * Vert.x's internal API; this one because the public API cannot: when a peer shuts down its write side, Netty closes
+ * the whole channel unless {@link ChannelOption#ALLOW_HALF_CLOSURE} is set, and Vert.x passes the resulting
+ * {@link ChannelInputShutdownEvent} past the socket's paused inbound queue, so it could overtake data still held
+ * there (DESIGN.md §4).
  *
  * <p>{@link #enable} therefore makes Netty keep the channel open and turns the event into an empty buffer that
  * travels through Vert.x's queue in order with the data: a zero-length buffer from the socket's handler means "the

@@ -9,11 +9,11 @@ import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.net.NetSocket;
 
 /**
- * Relaying without copying bytes in the JVM; with {@link HalfClose}, the only use of Vert.x's internal API
- * ({@link NetSocketInternal}), and for one reason: Vert.x's {@code NetSocket.handler} copies every read into a new
- * heap buffer (and Netty copies it back into a direct buffer for the write), which cost a third of the relay's
- * throughput and left it garbage to collect (docs/BENCHMARKS.md). Here the relay takes Netty's read buffer as it is
- * ({@link #read}) and hands that same buffer to the other socket's write ({@link #write}).
+ * Relaying without copying bytes in the JVM; with {@link HalfClose} and {@link DirectWrites}, the only use of Vert.x's
+ * internal API ({@link NetSocketInternal}), and for one reason: Vert.x's {@code NetSocket.handler} copies every read
+ * into a new heap buffer (and Netty copies it back into a direct buffer for the write), which cost a third of the
+ * relay's throughput and left it garbage to collect (docs/BENCHMARKS.md). Here the relay takes Netty's read buffer as
+ * it is ({@link #read}) and hands that same buffer to the other socket's write ({@link #write}).
  *
  * <p>A socket must then never use the data handler: buffers left in its queue could not be reached once a message
  * handler is set. Instead:
