@@ -1,6 +1,7 @@
 package dev.vxsocks.proxy;
 
 import dev.vxsocks.config.ProxyConfig;
+import dev.vxsocks.proxy.relay.DirectWrites;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -44,6 +45,8 @@ public final class ProxyServer {
       effective = config.withListenPort(-SHARED_RANDOM_PORTS.incrementAndGet());
     }
     ProxyConfig deployed = effective;
+    // Loads the direct write path now, so a Vert.x without it is reported at start-up, not at the first session.
+    DirectWrites.available();
     ProxyStats stats = new ProxyStats();
     List<Socks5ProxyVerticle> started = new ArrayList<>();
     return vertx.deployVerticle(() -> {
