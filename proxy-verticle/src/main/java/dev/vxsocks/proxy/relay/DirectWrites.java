@@ -5,6 +5,7 @@ import io.vertx.core.net.impl.VertxConnection;
 
 import java.lang.reflect.Constructor;
 import java.lang.reflect.Field;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Logger;
 
 /**
@@ -40,6 +41,7 @@ public final class DirectWrites {
   private static final String DIRECT_QUEUE = VertxConnection.class.getName() + "$DirectOutboundMessageQueue";
   private static final Field QUEUE;
   private static final Constructor<?> DIRECT;
+  private static final AtomicBoolean APPLY_FAILED_LOGGED = new AtomicBoolean();
 
   static {
     Field field = null;
@@ -79,8 +81,11 @@ public final class DirectWrites {
     try {
       QUEUE.set(socket, DIRECT.newInstance(socket));
     } catch (ReflectiveOperationException | RuntimeException e) {
-      // Only reachable if the JVM forbids what the static check allowed; the socket is unchanged.
-      LOG.warning("direct writes failed for a socket, it keeps Vert.x's queue: " + e);
+      // Only reachable if the JVM forbids what the static check allowed; the socket is unchanged. Said once, not
+      // once per connection.
+      if (APPLY_FAILED_LOGGED.compareAndSet(false, true)) {
+        LOG.warning("direct writes failed, sockets keep Vert.x's queue (about 9 KiB more per session): " + e);
+      }
       return false;
     }
     socket.setWriteQueueMaxSize(WRITE_BUFFER_BYTES);
