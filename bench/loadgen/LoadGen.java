@@ -246,6 +246,28 @@ public final class LoadGen {
       }
     }
 
+    /** What {@link #advance} returns while the TCP connect is still pending. */
+    static final int PENDING = -2;
+
+    /**
+     * One selected key: finishes the connect, or reads. Returns {@link #PENDING} while the connect is not done yet,
+     * 1 right after connecting without a proxy (READY at once), otherwise as {@link #onReadable}.
+     */
+    int advance(SelectionKey k, ByteBuffer scratch) {
+      try {
+        if (k.isValid() && k.isConnectable()) {
+          if (!ch.finishConnect()) return PENDING;
+          k.interestOps(SelectionKey.OP_READ);
+          connected();
+          return socks.direct ? 1 : 0;
+        }
+        return onReadable(scratch);
+      } catch (IOException e) {
+        error = "io-" + stateName();
+        return -1;
+      }
+    }
+
     /** Starts one echo round trip (READY -> ECHO). */
     void ping() throws IOException {
       in.clear();
@@ -499,20 +521,8 @@ public final class LoadGen {
             it.remove();
             Session s = (Session) k.attachment();
             if (s.state == Session.DONE) continue;
-            int r;
-            try {
-              if (k.isValid() && k.isConnectable()) {
-                if (!s.ch.finishConnect()) continue;
-                k.interestOps(SelectionKey.OP_READ);
-                s.connected();
-                r = s.socks.direct ? 1 : 0;
-              } else {
-                r = s.onReadable(scratch);
-              }
-            } catch (IOException e) {
-              s.error = "io-" + s.stateName();
-              r = -1;
-            }
+            int r = s.advance(k, scratch);
+            if (r == Session.PENDING) continue;
             try {
               if (r == 1) {
                 s.ping();
@@ -765,16 +775,9 @@ public final class LoadGen {
           it.remove();
           Session s = (Session) k.attachment();
           if (s.state == Session.DONE) continue;
-          int r;
+          int r = s.advance(k, scratch);
+          if (r == Session.PENDING) continue;
           try {
-            if (k.isValid() && k.isConnectable()) {
-              if (!s.ch.finishConnect()) continue;
-              k.interestOps(SelectionKey.OP_READ);
-              s.connected();
-              r = socks.direct ? 1 : 0;
-            } else {
-              r = s.onReadable(scratch);
-            }
             if (r == 1) {
               s.ping();
             } else if (r == 2) {
