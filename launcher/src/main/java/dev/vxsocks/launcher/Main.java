@@ -116,7 +116,8 @@ public final class Main {
     // One event loop per core, not Vert.x's default of two: with one connection verticle per loop, the extra loops
     // only add thread switches (bench/ab.sh on 2 cores: ~10% more sessions/s, ~15% less CPU per session).
     int instances = Runtime.getRuntime().availableProcessors();
-    VertxOptions options = new VertxOptions().setPreferNativeTransport(true).setEventLoopPoolSize(instances);
+    VertxOptions options = new VertxOptions().setEventLoopPoolSize(instances);
+    // Epoll when available, NIO otherwise; given explicitly, Vert.x uses it (and ignores setPreferNativeTransport).
     Transport transport = SocketTransport.preferred();
     Vertx vertx = Vertx.builder().with(options).withTransport(transport).build();
     try {

@@ -5,7 +5,6 @@ import dev.vxsocks.config.ProxyConfig;
 import dev.vxsocks.proxy.SocketTransport;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
@@ -76,8 +75,7 @@ final class ProxyFixture {
 
   /** A Vert.x instance on the native transport (epoll), as {@code Main} runs it; fails if epoll is unavailable. */
   static Vertx nativeVertx() {
-    Vertx vertx = Vertx.builder().with(new VertxOptions().setPreferNativeTransport(true))
-        .withTransport(SocketTransport.preferred()).build();
+    Vertx vertx = Vertx.builder().withTransport(SocketTransport.preferred()).build();
     if (!vertx.isNativeTransportEnabled()) {
       Throwable cause = vertx.unavailableNativeTransportCause();
       vertx.close();
