@@ -12,10 +12,11 @@ import java.util.logging.Logger;
  * Vert.x's "strict thread mode" write path for the proxy's TCP sockets: writes go straight to the Netty channel
  * instead of through a per-socket queue that any thread may write to. Vert.x 5 creates that queue with every
  * {@code NetSocket}, and its first chunk is a 1,024-slot array hard-coded in Netty (4.7 KiB with the padded queue
- * object): 9.4 of the 14.8 KiB of heap a held session cost, and about a fifth of the bytes allocated per session
- * (docs/BENCHMARKS.md). Vert.x's HTTP server offers the direct path as an option ({@code setStrictThreadMode}); its
- * TCP server and client do not, so {@link #apply} puts Vert.x's own direct queue in place by reflection, the third
- * and last use of Vert.x internals besides {@link ZeroCopy} and {@link HalfClose}.
+ * object): 9.4 of the 14.8 KiB of heap a held session kept (docs/BENCHMARKS.md). Vert.x's HTTP server offers the
+ * direct path as an option ({@code setStrictThreadMode}); its TCP server and client do not, so {@link #apply} puts
+ * Vert.x's own direct queue in place by reflection, the third and last use of Vert.x internals besides
+ * {@link ZeroCopy} and {@link HalfClose}. Vert.x still allocates the queue when it creates the socket; replaced
+ * before its first use, it becomes young garbage instead of living as long as the session.
  *
  * <p>The condition is strict thread mode's: every write to the socket happens on its event loop. The proxy writes
  * only from the session's context (socket handlers, timers and event-bus replies all run there; {@code close} is
