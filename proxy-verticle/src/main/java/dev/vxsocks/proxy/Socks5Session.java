@@ -441,15 +441,12 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
       return;
     }
     reply = ReplyCode.SUCCEEDED;
-    socket.write(Socks5Encoder.reply(ReplyCode.SUCCEEDED, bndAddr, bndPort));
+    Future<Void> replied = socket.write(Socks5Encoder.reply(ReplyCode.SUCCEEDED, bndAddr, bndPort));
     Buffer leftover = decoder.takeLeftover();
     endHandshake();
     phase = "relay";
     relay = new Relay(socket, peer, this);
-    if (leftover.length() > 0) {
-      relay.countUp(leftover.length());
-      peer.write(leftover);
-    }
+    relay.sendAhead(replied, leftover);
     relay.start();
   }
 

@@ -7,10 +7,13 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.channel.unix.Socket;
+import io.netty.channel.unix.UnixChannel;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.net.NetSocket;
 import io.vertx.core.internal.net.NetSocketInternal;
+import java.io.IOException;
 
 /**
  * TCP half-close for Vert.x sockets. This, {@link ZeroCopy} and {@link DirectWrites} are the only classes that use
@@ -48,7 +51,10 @@ public final class HalfClose {
     return true;
   }
 
-  /** Sends FIN on {@code socket}, keeping its read side open. */
+  /**
+   * Sends FIN on {@code socket}, keeping its read side open. Call it only once everything written to the socket has
+   * been written (the relay waits for its last write): what is still queued in Netty is not sent after the FIN.
+   */
   public static Future<Void> shutdownOutput(NetSocket socket) {
     Channel channel = channel(socket);
     Promise<Void> promise = Promise.promise();
@@ -58,6 +64,17 @@ public final class HalfClose {
     }
     if (((DuplexChannel) channel).isOutputShutdown()) {
       promise.complete();
+      return promise.future();
+    }
+    if (channel instanceof UnixChannel unix && unix.fd() instanceof Socket fd) {
+      // Straight to the socket: Netty's shutdownOutput() builds an exception with a full stack trace every time (for
+      // writes still queued, which the relay never has here: it passes FIN on only after its last write completed).
+      try {
+        fd.shutdown(false, true);
+        promise.complete();
+      } catch (IOException | RuntimeException e) {
+        promise.fail(e);
+      }
       return promise.future();
     }
     ((DuplexChannel) channel).shutdownOutput().addListener(f -> {

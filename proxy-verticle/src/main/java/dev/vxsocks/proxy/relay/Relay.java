@@ -2,6 +2,7 @@ package dev.vxsocks.proxy.relay;
 
 import io.netty.buffer.ByteBuf;
 import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.net.NetSocket;
 
 /**
@@ -59,9 +60,17 @@ public final class Relay {
     return down.bytes;
   }
 
-  /** Counts {@code bytes} sent upstream before the relay started (the client's pipelined payload). */
-  public void countUp(long bytes) {
-    up.bytes += bytes;
+  /**
+   * Before {@link #start}: the reply already written to the client, and the bytes the client sent behind its request
+   * (pipelined payload, possibly none), which this sends upstream and counts. FIN is passed on to either side only
+   * after these writes.
+   */
+  public void sendAhead(Future<Void> reply, Buffer payload) {
+    down.lastWrite = reply;
+    if (payload.length() > 0) {
+      up.bytes += payload.length();
+      up.lastWrite = upstream.write(payload);
+    }
   }
 
   public long lastActivityNanos() {
