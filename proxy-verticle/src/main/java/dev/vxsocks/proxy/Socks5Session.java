@@ -57,8 +57,9 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
   private final ProxyStats stats;
   private final String id;
   private final String clientIp;
-  private final String clientAddress;
-  private final Socks5Decoder decoder = new Socks5Decoder(this);
+  private final int clientPort;
+  /** The handshake's parser; dropped once the request is answered, so a held session does not keep it. */
+  private Socks5Decoder decoder = new Socks5Decoder(this);
   private final long startNanos = System.nanoTime();
 
   private String phase = "accept";
@@ -72,8 +73,9 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
   private NetSocket upstream;
   private Relay relay;
   private boolean finished;
-  private final List<Runnable> cleanups = new ArrayList<>(2);
-  private final List<TimeoutCheck> timeoutChecks = new ArrayList<>(1);
+  // Only BIND and UDP ASSOCIATE add to these two; a CONNECT session (the usual one) never allocates them.
+  private List<Runnable> cleanups = List.of();
+  private List<TimeoutCheck> timeoutChecks = List.of();
   private Supplier<String> summaryExtra;
 
   /** A command's own timer check, run by the verticle's one-second sweep. */
@@ -92,7 +94,7 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
     this.id = id;
     SocketAddress remote = socket.remoteAddress();
     this.clientIp = remote.hostAddress();
-    this.clientAddress = remote.hostAddress().contains(":") ? "[" + clientIp + "]:" + remote.port() : clientIp + ":" + remote.port();
+    this.clientPort = remote.port();
   }
 
   String id() {
@@ -101,10 +103,16 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
 
   /** Runs when the session finishes, whatever the reason (releases a command's sockets). */
   void onFinish(Runnable cleanup) {
+    if (cleanups.isEmpty()) {
+      cleanups = new ArrayList<>(2);
+    }
     cleanups.add(cleanup);
   }
 
   void onSweep(TimeoutCheck check) {
+    if (timeoutChecks.isEmpty()) {
+      timeoutChecks = new ArrayList<>(1);
+    }
     timeoutChecks.add(check);
   }
 
@@ -443,6 +451,7 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
     reply = ReplyCode.SUCCEEDED;
     Future<Void> replied = socket.write(Socks5Encoder.reply(ReplyCode.SUCCEEDED, bndAddr, bndPort));
     Buffer leftover = decoder.takeLeftover();
+    decoder = null;
     endHandshake();
     phase = "relay";
     relay = new Relay(socket, peer, this);
@@ -530,7 +539,8 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
     verticle.forget(this);
     long ms = (System.nanoTime() - startNanos) / 1_000_000;
     if (LOG.isLoggable(Level.INFO)) {
-      LOG.info("session=" + id + " client=" + clientAddress + " user=" + LogText.safe(user)
+      String client = clientIp.indexOf(':') >= 0 ? "[" + clientIp + "]:" + clientPort : clientIp + ":" + clientPort;
+      LOG.info("session=" + id + " client=" + client + " user=" + LogText.safe(user)
           + " cmd=" + (command == null ? "-" : command) + " target=" + LogText.safe(target)
           + " reply=" + (reply == null ? "-" : reply.word()) + " up=" + (relay == null ? 0 : relay.bytesUp())
           + " down=" + (relay == null ? 0 : relay.bytesDown()) + " duration=" + ms + "ms"
