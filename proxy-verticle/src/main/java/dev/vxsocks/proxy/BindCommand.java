@@ -46,33 +46,23 @@ final class BindCommand {
 
   void start() {
     session.onFinish(this::release);
-    session.authorize(null, expectedPeer, request.dstPort())
+    Future<NetServer> setup = session.authorize(null, expectedPeer, request.dstPort())
         .compose(v -> session.openSession())
-        .compose(v -> listen())
-        .onComplete(ar -> {
-          if (ar.failed()) {
-            release();
-            session.fail(ar.cause());
-            return;
-          }
-          if (session.isFinished()) {
-            release();
-            return;
-          }
-          NetServer server = ar.result();
-          InetAddress advertised = NodeEndpoint.advertised(settings.advertise(), bindHost(), session.socket());
-          session.phase("bind wait");
-          session.endHandshake();
-          session.socket().write(Socks5Encoder.reply(ReplyCode.SUCCEEDED, advertised, server.actualPort()));
-          LOG.fine(() -> "session=" + session.id() + " BIND listening on " + advertised.getHostAddress() + ":" + server.actualPort()
-              + (expectedPeer == null ? " for any peer" : " for " + expectedPeer.getHostAddress()));
-          deadline = session.vertx().setTimer(settings.acceptTimeout().toMillis(), t -> {
-            deadline = -1;
-            release();
-            session.fail(new ConnectTimeoutException("no peer connected within " + settings.acceptTimeout().toSeconds()
-                + "s (bind.accept-timeout)" + (refusedPeers > 0 ? "; refused " + refusedPeers + " from other addresses" : "")));
-          });
-        });
+        .compose(v -> listen());
+    session.afterSetup(setup, this::release, server -> {
+      InetAddress advertised = NodeEndpoint.advertised(settings.advertise(), bindHost(), session.socket());
+      session.phase("bind wait");
+      session.endHandshake();
+      session.socket().write(Socks5Encoder.reply(ReplyCode.SUCCEEDED, advertised, server.actualPort()));
+      LOG.fine(() -> "session=" + session.id() + " BIND listening on " + advertised.getHostAddress() + ":" + server.actualPort()
+          + (expectedPeer == null ? " for any peer" : " for " + expectedPeer.getHostAddress()));
+      deadline = session.vertx().setTimer(settings.acceptTimeout().toMillis(), t -> {
+        deadline = -1;
+        release();
+        session.fail(new ConnectTimeoutException("no peer connected within " + settings.acceptTimeout().toSeconds()
+            + "s (bind.accept-timeout)" + (refusedPeers > 0 ? "; refused " + refusedPeers + " from other addresses" : "")));
+      });
+    });
   }
 
   private String bindHost() {

@@ -33,6 +33,7 @@ import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -470,6 +471,24 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
   @Override
   public void onRelayEnd(String reason) {
     finish(reason);
+  }
+
+  /**
+   * The end of a command's setup chain (BIND, UDP ASSOCIATE): when {@code setup} failed, {@code release} what it
+   * took and reply with the failure; when the session ended meanwhile, only release; otherwise go on with
+   * {@code ready}.
+   */
+  <T> void afterSetup(Future<T> setup, Runnable release, Consumer<T> ready) {
+    setup.onComplete(ar -> {
+      if (ar.failed()) {
+        release.run();
+        fail(ar.cause());
+      } else if (finished) {
+        release.run();
+      } else {
+        ready.accept(ar.result());
+      }
+    });
   }
 
   /** Replies with the code {@link ReplyCodes#of} picks for {@code cause}, then closes. */

@@ -78,7 +78,7 @@ final class UdpAssociation {
   void start() {
     session.onFinish(this::release);
     session.summaryExtra(this::summary);
-    session.authorize(null, null, 0)
+    Future<DatagramSocket> setup = session.authorize(null, null, 0)
         .compose(v -> session.openSession())
         .compose(v -> session.auth().openUdpAssociation(session.user(), session.clientIp()))
         .compose(verdict -> {
@@ -87,35 +87,26 @@ final class UdpAssociation {
           }
           lease = verdict.lease();
           return listen();
-        })
-        .onComplete(ar -> {
-          if (ar.failed()) {
-            release();
-            session.fail(ar.cause());
-            return;
-          }
-          if (session.isFinished()) {
-            release();
-            return;
-          }
-          clientSide = ar.result();
-          clientSide.handler(this::fromClient);
-          InetAddress advertised = NodeEndpoint.advertised(settings.advertise(), bindHost(), session.socket());
-          int port = clientSide.localAddress().port();
-          session.replied(ReplyCode.SUCCEEDED);
-          session.socket().write(Socks5Encoder.reply(ReplyCode.SUCCEEDED, advertised, port));
-          session.endHandshake();
-          session.phase("udp relay");
-          session.onSweep(this::checkIdle);
-          LOG.fine(() -> "session=" + session.id() + " UDP relay on " + advertised.getHostAddress() + ":" + port);
-          // The control connection only tells us when the association ends: its FIN, or its close.
-          ZeroCopy.copying(session.socket(), data -> {
-            if (data.length() == 0) {
-              session.finish("control connection ended");
-            }
-          });
-          session.socket().resume();
         });
+    session.afterSetup(setup, this::release, socket -> {
+      clientSide = socket;
+      clientSide.handler(this::fromClient);
+      InetAddress advertised = NodeEndpoint.advertised(settings.advertise(), bindHost(), session.socket());
+      int port = clientSide.localAddress().port();
+      session.replied(ReplyCode.SUCCEEDED);
+      session.socket().write(Socks5Encoder.reply(ReplyCode.SUCCEEDED, advertised, port));
+      session.endHandshake();
+      session.phase("udp relay");
+      session.onSweep(this::checkIdle);
+      LOG.fine(() -> "session=" + session.id() + " UDP relay on " + advertised.getHostAddress() + ":" + port);
+      // The control connection only tells us when the association ends: its FIN, or its close.
+      ZeroCopy.copying(session.socket(), data -> {
+        if (data.length() == 0) {
+          session.finish("control connection ended");
+        }
+      });
+      session.socket().resume();
+    });
   }
 
   private String bindHost() {
