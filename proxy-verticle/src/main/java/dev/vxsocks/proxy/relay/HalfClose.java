@@ -67,8 +67,9 @@ public final class HalfClose {
       return promise.future();
     }
     if (channel instanceof UnixChannel unix && unix.fd() instanceof Socket fd) {
-      // Straight to the socket: Netty's shutdownOutput() builds an exception with a full stack trace every time (for
-      // writes still queued, which the relay never has here: it passes FIN on only after its last write completed).
+      // A native transport (epoll, which the node uses): straight to the socket, whose state Netty reads back for
+      // isOutputShutdown(). Netty's shutdownOutput() builds an exception with a full stack trace every time, for
+      // writes still queued, which the relay never has here: it passes FIN on only after its last write completed.
       try {
         fd.shutdown(false, true);
         promise.complete();
