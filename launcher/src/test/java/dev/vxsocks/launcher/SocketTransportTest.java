@@ -6,6 +6,7 @@ import io.netty.channel.epoll.EpollChannelOption;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.internal.net.NetSocketInternal;
+import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetClientOptions;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetServerOptions;
@@ -46,6 +47,38 @@ class SocketTransportTest {
       assertThat(out.config().getOption(ChannelOption.SO_KEEPALIVE)).isFalse();
       assertThat(out.config().getOption(EpollChannelOption.TCP_CORK)).isFalse();
       assertThat(out.config().getOption(EpollChannelOption.TCP_USER_TIMEOUT)).isZero();
+    } finally {
+      vertx.close().await(20, TimeUnit.SECONDS);
+    }
+  }
+
+  /**
+   * The transport works out a client's no-op options once and reuses the list for the client's later connections:
+   * two clients, one configured away from the defaults, each connecting twice, alternately.
+   */
+  @Test
+  void aClientsLaterConnectionsGetTheSameOptions() throws Exception {
+    Vertx vertx = ProxyFixture.nativeVertx();
+    try {
+      NetServer server = vertx.createNetServer(new NetServerOptions().setHost("127.0.0.1").setPort(0));
+      server.connectHandler(s -> { });
+      server.listen().await(10, TimeUnit.SECONDS);
+      NetClient plain = vertx.createNetClient(new NetClientOptions());
+      NetClient tuned = vertx.createNetClient(new NetClientOptions().setTcpKeepAlive(true).setTcpUserTimeout(5000)
+          .setTcpNoDelay(false));
+      for (int i = 0; i < 2; i++) {
+        Channel p = channel(plain.connect(server.actualPort(), "127.0.0.1").await(10, TimeUnit.SECONDS));
+        Channel t = channel(tuned.connect(server.actualPort(), "127.0.0.1").await(10, TimeUnit.SECONDS));
+        assertThat(p.config().getOption(ChannelOption.SO_KEEPALIVE)).as("plain, connection %d", i).isFalse();
+        assertThat(p.config().getOption(EpollChannelOption.TCP_USER_TIMEOUT)).as("plain, connection %d", i).isZero();
+        assertThat(p.config().getOption(ChannelOption.TCP_NODELAY)).as("plain, connection %d", i).isTrue();
+        assertThat(t.config().getOption(ChannelOption.SO_KEEPALIVE)).as("tuned, connection %d", i).isTrue();
+        assertThat(t.config().getOption(EpollChannelOption.TCP_USER_TIMEOUT)).as("tuned, connection %d", i)
+            .isEqualTo(5000);
+        assertThat(t.config().getOption(ChannelOption.TCP_NODELAY)).as("tuned, connection %d", i).isFalse();
+        p.close();
+        t.close();
+      }
     } finally {
       vertx.close().await(20, TimeUnit.SECONDS);
     }

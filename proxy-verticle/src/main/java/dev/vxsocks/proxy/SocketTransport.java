@@ -16,6 +16,8 @@ import io.vertx.core.net.NetServerOptions;
 import io.vertx.core.transport.Transport;
 
 import java.net.SocketAddress;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadFactory;
 import java.util.function.Consumer;
@@ -46,20 +48,24 @@ public final class SocketTransport {
   static boolean isNoOp(ChannelOption<?> option, Object value) {
     // Epoll's options are named "io.netty.channel.epoll.EpollChannelOption#TCP_CORK"; this module does not link
     // against the epoll classes (they are only on the launcher's class path).
-    String name = option.name().substring(option.name().lastIndexOf('#') + 1);
-    switch (name) {
-      case "TCP_NODELAY":
-        return Boolean.TRUE.equals(value);
-      case "SO_KEEPALIVE":
-      case "SO_REUSEADDR":
-      case "TCP_QUICKACK":
-      case "TCP_CORK":
-        return Boolean.FALSE.equals(value);
-      case "TCP_USER_TIMEOUT":
-        return Integer.valueOf(0).equals(value);
-      default:
-        return false;
+    String name = option.name();
+    if (named(name, "TCP_NODELAY")) {
+      return Boolean.TRUE.equals(value);
     }
+    if (named(name, "SO_KEEPALIVE") || named(name, "SO_REUSEADDR") || named(name, "TCP_QUICKACK")
+        || named(name, "TCP_CORK")) {
+      return Boolean.FALSE.equals(value);
+    }
+    if (named(name, "TCP_USER_TIMEOUT")) {
+      return Integer.valueOf(0).equals(value);
+    }
+    return false;
+  }
+
+  /** {@code name} is {@code shortName}, or ends with {@code #shortName} (without building a string per call). */
+  private static boolean named(String name, String shortName) {
+    int start = name.length() - shortName.length();
+    return start >= 0 && name.startsWith(shortName, start) && (start == 0 || name.charAt(start - 1) == '#');
   }
 
   /** Removes from a bootstrap the options {@link #isNoOp} says a new socket has anyway. */
@@ -80,6 +86,10 @@ public final class SocketTransport {
   @SuppressWarnings({"unchecked", "rawtypes"})
   private static void removeChildOption(ServerBootstrap bootstrap, ChannelOption<?> option) {
     bootstrap.childOption((ChannelOption) option, null);
+  }
+
+  private record ClientNoOps(ClientOptionsBase options, int connectTimeout, boolean domainSocket,
+      List<ChannelOption<?>> drop) {
   }
 
   /** The public face Vert.x's builder takes. */
@@ -111,7 +121,10 @@ public final class SocketTransport {
 
   /** Everything as the native transport does it, except the no-op options. */
   private static final class Spi implements io.vertx.core.spi.transport.Transport {
+    private static final int MAX_CLIENTS = 8;
     private final io.vertx.core.spi.transport.Transport d;
+    /** The no-op options of the clients configured last, newest first. */
+    private volatile ClientNoOps[] clientNoOps = new ClientNoOps[0];
 
     Spi(io.vertx.core.spi.transport.Transport delegate) {
       this.d = delegate;
@@ -126,7 +139,26 @@ public final class SocketTransport {
     @Override
     public void configure(ClientOptionsBase options, int connectTimeout, boolean domainSocket, Bootstrap bootstrap) {
       d.configure(options, connectTimeout, domainSocket, bootstrap);
-      dropNoOps(bootstrap.config().options(), option -> removeOption(bootstrap, option));
+      // Runs for every upstream connection. Which options are no-ops depends only on the arguments, and a NetClient
+      // passes its same options object each time: the list is worked out once per client and connect timeout
+      // (reading the bootstrap's options copies its map), then reused.
+      ClientNoOps[] known = clientNoOps;
+      for (ClientNoOps k : known) {
+        if (k.options() == options && k.connectTimeout() == connectTimeout && k.domainSocket() == domainSocket) {
+          for (ChannelOption<?> option : k.drop()) {
+            removeOption(bootstrap, option);
+          }
+          return;
+        }
+      }
+      List<ChannelOption<?>> drop = new ArrayList<>();
+      dropNoOps(bootstrap.config().options(), drop::add);
+      drop.forEach(option -> removeOption(bootstrap, option));
+      // Copy on write, newest first, at most a few (one client per verticle instance; a reload makes new ones).
+      ClientNoOps[] next = new ClientNoOps[Math.min(known.length + 1, MAX_CLIENTS)];
+      next[0] = new ClientNoOps(options, connectTimeout, domainSocket, List.copyOf(drop));
+      System.arraycopy(known, 0, next, 1, next.length - 1);
+      clientNoOps = next;
     }
 
     @Override
