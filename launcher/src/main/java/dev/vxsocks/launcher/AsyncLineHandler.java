@@ -56,11 +56,12 @@ final class AsyncLineHandler extends Handler {
     if (closed || !isLoggable(record)) {
       return;
     }
+    String logger = record.getLoggerName(); // null for an anonymous logger
     String message = record.getMessage();
-    StringBuilder b = new StringBuilder(48 + record.getLoggerName().length() + (message == null ? 4 : message.length()));
+    StringBuilder b = new StringBuilder(48 + (logger == null ? 4 : logger.length()) + (message == null ? 4 : message.length()));
     appendTimestamp(b, record.getMillis()).append(' ')
         .append(record.getLevel().getName()).append(' ')
-        .append(record.getLoggerName()).append(' ')
+        .append(logger).append(' ')
         .append(message);
     if (record.getThrown() != null) {
       StringWriter trace = new StringWriter();

@@ -6,8 +6,11 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.Random;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
 
 /** The log line's timestamp: the same text as DateTimeFormatter gives, whatever order the instants come in. */
 class AsyncLineHandlerTest {
@@ -28,6 +31,19 @@ class AsyncLineHandlerTest {
       // Mostly small steps within a second (the cached prefix), sometimes across one, sometimes back in time.
       t += random.nextInt(10) == 0 ? random.nextInt(3_000) - 1_000 : random.nextInt(7);
       assertThat(format(t)).isEqualTo(REFERENCE.format(Instant.ofEpochMilli(t)));
+    }
+  }
+
+  /** An anonymous logger's record has no logger name, and a record may have no message: neither may throw. */
+  @Test
+  void recordsWithoutLoggerNameOrMessageArePublished() {
+    AsyncLineHandler handler = new AsyncLineHandler();
+    try {
+      LogRecord record = new LogRecord(Level.INFO, null);
+      assertThat(record.getLoggerName()).isNull();
+      assertThatCode(() -> handler.publish(record)).doesNotThrowAnyException();
+    } finally {
+      handler.close();
     }
   }
 
