@@ -19,6 +19,11 @@ public final class IpLiterals {
   private IpLiterals() {
   }
 
+  /** {@code host:port}, with an IPv6 literal in brackets ({@code [::1]:1080}), as logs and URLs write it. */
+  public static String hostPort(String host, int port) {
+    return host.indexOf(':') >= 0 ? "[" + host + "]:" + port : host + ":" + port;
+  }
+
   /** The address the literal names, or {@code null} when {@code text} is not an IPv4 or IPv6 literal. */
   public static InetAddress parse(String text) {
     if (text == null || text.isEmpty()) {

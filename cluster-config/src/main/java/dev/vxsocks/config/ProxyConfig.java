@@ -276,7 +276,7 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
       members.add(m);
     }
     if (members.isEmpty()) {
-      members.add(hostPort(host, port));
+      members.add(IpLiterals.hostPort(host, port));
     }
     String ebHost = ipAddress(c, "eventbus-host", host);
     int ebPort = c.integer("eventbus-port", 0, 0, 65535);
@@ -297,10 +297,6 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
       throw new ConfigException(s.key(key), "must be an IP address, got '" + v + "'");
     }
     return v;
-  }
-
-  private static String hostPort(String host, int port) {
-    return host.contains(":") ? "[" + host + "]:" + port : host + ":" + port;
   }
 
   private static String ipOrNull(Section s, String name) {

@@ -175,4 +175,12 @@ class IpLiteralsTest {
     assertThat(parse(".:")).isNull();
     assertThat(parse(".cafe.face:80")).isNull();
   }
+
+  @Test
+  void hostPortBracketsOnlyIpv6() {
+    assertThat(IpLiterals.hostPort("127.0.0.1", 1080)).isEqualTo("127.0.0.1:1080");
+    assertThat(IpLiterals.hostPort("localhost", 80)).isEqualTo("localhost:80");
+    assertThat(IpLiterals.hostPort("::1", 1080)).isEqualTo("[::1]:1080");
+    assertThat(IpLiterals.hostPort("fe80::1%eth0", 0)).isEqualTo("[fe80::1%eth0]:0");
+  }
 }

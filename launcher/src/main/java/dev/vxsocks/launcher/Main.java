@@ -2,6 +2,7 @@ package dev.vxsocks.launcher;
 
 import dev.vxsocks.config.ConfigException;
 import dev.vxsocks.config.ConfigLoader;
+import dev.vxsocks.config.IpLiterals;
 import dev.vxsocks.config.PasswordHash;
 import dev.vxsocks.config.ProxyConfig;
 import dev.vxsocks.config.cluster.HazelcastSetup;
@@ -155,9 +156,9 @@ public final class Main {
         LogSetup.close();
       }, "vxsocks-shutdown"));
       ProxyConfig c = node.config();
-      LOG.info("vxsocks listening on " + hostPort(cfg.listen().host(), node.port()) + " (config " + ConfigLoader.describe(config)
+      LOG.info("vxsocks listening on " + IpLiterals.hostPort(cfg.listen().host(), node.port()) + " (config " + ConfigLoader.describe(config)
           + ", version " + node.version()
-          + (cfg.cluster().enabled() ? ", cluster " + cfg.cluster().name() + " member " + hostPort(cfg.cluster().host(), cfg.cluster().port())
+          + (cfg.cluster().enabled() ? ", cluster " + cfg.cluster().name() + " member " + IpLiterals.hostPort(cfg.cluster().host(), cfg.cluster().port())
               + " of " + manager.getHazelcastInstance().getCluster().getMembers().size() : "")
           + ", auth " + String.join("/", c.auth().methods()) + ", " + c.users().size() + " users, "
           + c.rules().client().size() + " client rules, " + c.rules().request().size() + " request rules, "
@@ -171,7 +172,7 @@ public final class Main {
     } catch (Exception e) {
       Throwable cause = rootCause(e);
       if (cause instanceof BindException || isNativeBindFailure(cause)) {
-        err.println("vxsocks: cannot listen on " + hostPort(listenHost(), listenPort()) + ": "
+        err.println("vxsocks: cannot listen on " + IpLiterals.hostPort(listenHost(), listenPort()) + ": "
             + (cause.getMessage().contains("Address already in use") ? "address already in use" : cause.getMessage()));
       } else {
         err.println("vxsocks: failed to start: " + cause);
@@ -209,7 +210,7 @@ public final class Main {
     Vertx vertx = Vertx.vertx();
     try {
       ProxyConfig cfg = ConfigLoader.load(vertx, config).await(30, TimeUnit.SECONDS);
-      out.println("ok: " + ConfigLoader.describe(config) + " (listen " + hostPort(cfg.listen().host(), cfg.listen().port())
+      out.println("ok: " + ConfigLoader.describe(config) + " (listen " + IpLiterals.hostPort(cfg.listen().host(), cfg.listen().port())
           + ", " + cfg.users().size() + " users, " + cfg.rules().request().size() + " request rules)");
       return 0;
     } catch (ConfigException e) {
@@ -301,10 +302,6 @@ public final class Main {
     if (!args.isEmpty()) {
       throw new UsageException("unexpected argument '" + args.get(0) + "'");
     }
-  }
-
-  static String hostPort(String host, int port) {
-    return host.contains(":") ? "[" + host + "]:" + port : host + ":" + port;
   }
 
   static Throwable rootCause(Throwable t) {

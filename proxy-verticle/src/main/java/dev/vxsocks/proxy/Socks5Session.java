@@ -285,8 +285,7 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
     socket.pause();
     cancelHandshakeTimer();
     command = request.command();
-    target = request.dstAddr().indexOf(':') >= 0
-        ? "[" + request.dstAddr() + "]:" + request.dstPort() : request.dstAddr() + ":" + request.dstPort();
+    target = IpLiterals.hostPort(request.dstAddr(), request.dstPort());
     if (request.rsv() != 0) {
       LOG.fine(() -> "session=" + id + " request RSV is " + request.rsv() + ", ignored");
     }
@@ -558,8 +557,7 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
     verticle.forget(this);
     long ms = (System.nanoTime() - startNanos) / 1_000_000;
     if (LOG.isLoggable(Level.INFO)) {
-      String client = clientIp.indexOf(':') >= 0 ? "[" + clientIp + "]:" + clientPort : clientIp + ":" + clientPort;
-      LOG.info("session=" + id + " client=" + client + " user=" + LogText.safe(user)
+      LOG.info("session=" + id + " client=" + IpLiterals.hostPort(clientIp, clientPort) + " user=" + LogText.safe(user)
           + " cmd=" + (command == null ? "-" : command) + " target=" + LogText.safe(target)
           + " reply=" + (reply == null ? "-" : reply.word()) + " up=" + (relay == null ? 0 : relay.bytesUp())
           + " down=" + (relay == null ? 0 : relay.bytesDown()) + " duration=" + ms + "ms"
