@@ -139,26 +139,32 @@ public final class SocketTransport {
     @Override
     public void configure(ClientOptionsBase options, int connectTimeout, boolean domainSocket, Bootstrap bootstrap) {
       d.configure(options, connectTimeout, domainSocket, bootstrap);
-      // Runs for every upstream connection. Which options are no-ops depends only on the arguments, and a NetClient
-      // passes its same options object each time: the list is worked out once per client and connect timeout
-      // (reading the bootstrap's options copies its map), then reused.
+      for (ChannelOption<?> option : noOps(options, connectTimeout, domainSocket, bootstrap)) {
+        removeOption(bootstrap, option);
+      }
+    }
+
+    /**
+     * The no-op options {@link #configure} set on {@code bootstrap}. This runs for every upstream connection; which
+     * options are no-ops depends only on the arguments, and a NetClient passes its same options object each time, so
+     * the list is worked out once per client and connect timeout (reading the bootstrap's options copies its map).
+     */
+    private List<ChannelOption<?>> noOps(ClientOptionsBase options, int connectTimeout, boolean domainSocket,
+        Bootstrap bootstrap) {
       ClientNoOps[] known = clientNoOps;
       for (ClientNoOps k : known) {
         if (k.options() == options && k.connectTimeout() == connectTimeout && k.domainSocket() == domainSocket) {
-          for (ChannelOption<?> option : k.drop()) {
-            removeOption(bootstrap, option);
-          }
-          return;
+          return k.drop();
         }
       }
       List<ChannelOption<?>> drop = new ArrayList<>();
       dropNoOps(bootstrap.config().options(), drop::add);
-      drop.forEach(option -> removeOption(bootstrap, option));
       // Copy on write, newest first, at most a few (one client per verticle instance; a reload makes new ones).
       ClientNoOps[] next = new ClientNoOps[Math.min(known.length + 1, MAX_CLIENTS)];
       next[0] = new ClientNoOps(options, connectTimeout, domainSocket, List.copyOf(drop));
       System.arraycopy(known, 0, next, 1, next.length - 1);
       clientNoOps = next;
+      return next[0].drop();
     }
 
     @Override
