@@ -57,14 +57,11 @@ public final class HalfClose {
    */
   public static Future<Void> shutdownOutput(NetSocket socket) {
     Channel channel = channel(socket);
-    Promise<Void> promise = Promise.promise();
-    if (!(channel instanceof DuplexChannel) || !channel.isActive()) {
-      promise.fail("socket is not an open TCP connection");
-      return promise.future();
+    if (!(channel instanceof DuplexChannel duplex) || !channel.isActive()) {
+      return Future.failedFuture("socket is not an open TCP connection");
     }
-    if (((DuplexChannel) channel).isOutputShutdown()) {
-      promise.complete();
-      return promise.future();
+    if (duplex.isOutputShutdown()) {
+      return Future.succeededFuture();
     }
     if (channel instanceof UnixChannel unix && unix.fd() instanceof Socket fd) {
       // A native transport (epoll, which the node uses): straight to the socket, whose state Netty reads back for
@@ -72,13 +69,13 @@ public final class HalfClose {
       // writes still queued, which the relay never has here: it passes FIN on only after its last write completed.
       try {
         fd.shutdown(false, true);
-        promise.complete();
+        return Future.succeededFuture();
       } catch (IOException | RuntimeException e) {
-        promise.fail(e);
+        return Future.failedFuture(e);
       }
-      return promise.future();
     }
-    ((DuplexChannel) channel).shutdownOutput().addListener(f -> {
+    Promise<Void> promise = Promise.promise();
+    duplex.shutdownOutput().addListener(f -> {
       if (f.isSuccess()) {
         promise.complete();
       } else {
