@@ -5,10 +5,8 @@ import dev.vxsocks.proxy.relay.ZeroCopy;
 import io.netty.channel.socket.DuplexChannel;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetServerOptions;
-import io.vertx.core.net.NetSocket;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -57,14 +55,14 @@ class HalfCloseTest {
       assertThat(HalfClose.enable(socket)).isTrue();
       ZeroCopy.copying(socket, data -> {
         if (data.length() == 0) {
-          peerFin.complete(((DuplexChannel) channel(socket)).isActive());
+          peerFin.complete(((DuplexChannel) ProxyFixture.channel(socket)).isActive());
           socket.close();
         } else {
           received.writeBytes(data.getBytes());
         }
       });
       socket.write(Buffer.buffer(written)).compose(v -> HalfClose.shutdownOutput(socket)).onComplete(ar -> {
-        DuplexChannel ch = (DuplexChannel) channel(socket);
+        DuplexChannel ch = (DuplexChannel) ProxyFixture.channel(socket);
         outputShutdown.complete(ar.succeeded() && ch.isOutputShutdown() && !ch.isInputShutdown());
       });
     });
@@ -84,9 +82,5 @@ class HalfCloseTest {
       assertThat(peerFin.get(10, TimeUnit.SECONDS)).as("the peer's FIN arrives while the channel is open").isTrue();
     }
     assertThat(received.toString(StandardCharsets.US_ASCII)).isEqualTo("still heard after the FIN");
-  }
-
-  private static io.netty.channel.Channel channel(NetSocket socket) {
-    return ((NetSocketInternal) socket).channelHandlerContext().channel();
   }
 }

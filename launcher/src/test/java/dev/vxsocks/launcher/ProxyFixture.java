@@ -3,10 +3,13 @@ package dev.vxsocks.launcher;
 import dev.vxsocks.config.PasswordHash;
 import dev.vxsocks.config.ProxyConfig;
 import dev.vxsocks.proxy.SocketTransport;
+import io.netty.channel.Channel;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.NetSocket;
 
 import java.util.Collections;
 import java.util.List;
@@ -82,6 +85,11 @@ final class ProxyFixture {
       throw new AssertionError("the native transport (epoll) is not available: " + cause, cause);
     }
     return vertx;
+  }
+
+  /** The Netty channel under a Vert.x TCP socket, to read back what the kernel and Netty hold for it. */
+  static Channel channel(NetSocket socket) {
+    return ((NetSocketInternal) socket).channelHandlerContext().channel();
   }
 
   /** Captures every record of the {@code dev.vxsocks} loggers, FINE and up, while open. */

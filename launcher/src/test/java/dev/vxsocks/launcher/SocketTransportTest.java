@@ -5,7 +5,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.epoll.EpollChannelOption;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
-import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetClientOptions;
 import io.vertx.core.net.NetServer;
@@ -31,12 +30,12 @@ class SocketTransportTest {
       Promise<Channel> accepted = Promise.promise();
       NetServer server = vertx.createNetServer(new NetServerOptions().setHost("127.0.0.1").setPort(0)
           .setTcpNoDelay(true).setTcpKeepAlive(true).setTcpUserTimeout(7000));
-      server.connectHandler(s -> accepted.tryComplete(channel(s)));
+      server.connectHandler(s -> accepted.tryComplete(ProxyFixture.channel(s)));
       server.listen().await(10, TimeUnit.SECONDS);
       NetSocket client = vertx.createNetClient(new NetClientOptions().setTcpNoDelay(true))
           .connect(server.actualPort(), "127.0.0.1").await(10, TimeUnit.SECONDS);
       Channel in = accepted.future().await(10, TimeUnit.SECONDS);
-      Channel out = channel(client);
+      Channel out = ProxyFixture.channel(client);
 
       // Configured away from the defaults: still applied.
       assertThat(in.config().getOption(ChannelOption.SO_KEEPALIVE)).isTrue();
@@ -67,8 +66,8 @@ class SocketTransportTest {
       NetClient tuned = vertx.createNetClient(new NetClientOptions().setTcpKeepAlive(true).setTcpUserTimeout(5000)
           .setTcpNoDelay(false));
       for (int i = 0; i < 2; i++) {
-        Channel p = channel(plain.connect(server.actualPort(), "127.0.0.1").await(10, TimeUnit.SECONDS));
-        Channel t = channel(tuned.connect(server.actualPort(), "127.0.0.1").await(10, TimeUnit.SECONDS));
+        Channel p = ProxyFixture.channel(plain.connect(server.actualPort(), "127.0.0.1").await(10, TimeUnit.SECONDS));
+        Channel t = ProxyFixture.channel(tuned.connect(server.actualPort(), "127.0.0.1").await(10, TimeUnit.SECONDS));
         assertThat(p.config().getOption(ChannelOption.SO_KEEPALIVE)).as("plain, connection %d", i).isFalse();
         assertThat(p.config().getOption(EpollChannelOption.TCP_USER_TIMEOUT)).as("plain, connection %d", i).isZero();
         assertThat(p.config().getOption(ChannelOption.TCP_NODELAY)).as("plain, connection %d", i).isTrue();
@@ -82,9 +81,5 @@ class SocketTransportTest {
     } finally {
       vertx.close().await(20, TimeUnit.SECONDS);
     }
-  }
-
-  private static Channel channel(NetSocket socket) {
-    return ((NetSocketInternal) socket).channelHandlerContext().channel();
   }
 }
