@@ -114,6 +114,7 @@ public final class Main {
       throw new UsageException("--log-level must be one of SEVERE, WARNING, INFO, FINE, FINER, FINEST, ALL, OFF; got '" + level + "'");
     }
     LogSetup.configure(logLevel);
+    String heap = HeapReturn.apply(); // logged once listening: a start-up failure stays one line
     // One event loop per core, not Vert.x's default of two: with one connection verticle per loop, the extra loops
     // only add thread switches (bench/ab.sh on 2 cores: ~10% more sessions/s, ~15% less CPU per session).
     int instances = Runtime.getRuntime().availableProcessors();
@@ -164,6 +165,7 @@ public final class Main {
           + c.rules().client().size() + " client rules, " + c.rules().request().size() + " request rules, "
           + instances + " event loops, transport " + transport.name()
           + (watch ? ", watching the file" : "") + ")");
+      LOG.info(heap);
       return awaitForever();
     } catch (ConfigException e) {
       err.println("vxsocks: config error: " + e.getMessage());

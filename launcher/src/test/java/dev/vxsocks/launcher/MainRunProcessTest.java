@@ -57,6 +57,10 @@ class MainRunProcessTest {
     final List<String> command;
 
     NodeProcess(String... args) throws Exception {
+      this(Map.of(), args);
+    }
+
+    NodeProcess(Map<String, String> extraEnv, String... args) throws Exception {
       command = MainCommandTest.vxsocks(args);
       err = Files.createTempFile(dir, "node", ".stderr");
       ProcessBuilder pb = new ProcessBuilder(command)
@@ -65,6 +69,7 @@ class MainRunProcessTest {
           .redirectError(err.toFile());
       Map<String, String> env = pb.environment();
       env.keySet().removeIf(k -> k.startsWith("VXSOCKS_"));
+      env.putAll(extraEnv);
       process = pb.start();
     }
 
@@ -151,6 +156,29 @@ class MainRunProcessTest {
       }
       assertThat(node.stderr()).as("shutdown lines lost").contains("vxsocks stopping")
           .contains("user=alice cmd=connect target=127.0.0.1:" + echo().port() + " reply=succeeded");
+    }
+  }
+
+  /**
+   * Under G1 the node lets the heap a burst grew go back (HeapReturn): the start-up line reports the flags as the
+   * running JVM has them, and a flag the operator gave stays as given.
+   */
+  @Test
+  void runSetsG1HeapReturnUnlessTheCommandLineSaysOtherwise() throws Exception {
+    try (NodeProcess node = new NodeProcess(Map.of("JAVA_TOOL_OPTIONS", "-XX:+UseG1GC"), "run", "--config", config("0", "").toString())) {
+      assertThat(node.await(LISTENING)).as(node.stderr()).isNotNull();
+      assertThat(node.stderr()).contains(
+          "heap: a G1 collection after 5000 ms without one (once per quiet spell); G1 keeps 10-30 % of the heap free\n");
+    }
+    try (NodeProcess node = new NodeProcess(Map.of("JAVA_TOOL_OPTIONS", "-XX:+UseG1GC -XX:G1PeriodicGCInterval=0"),
+        "run", "--config", config("0", "").toString())) {
+      assertThat(node.await(LISTENING)).as(node.stderr()).isNotNull();
+      assertThat(node.stderr()).contains("heap: no periodic G1 collection; G1 keeps 10-30 % of the heap free"
+          + " (left as the command line has them: G1PeriodicGCInterval)");
+    }
+    try (NodeProcess node = new NodeProcess(Map.of("JAVA_TOOL_OPTIONS", "-XX:+UseSerialGC"), "run", "--config", config("0", "").toString())) {
+      assertThat(node.await(LISTENING)).as(node.stderr()).isNotNull();
+      assertThat(node.stderr()).contains("heap: not G1; JVM heap settings left as they are");
     }
   }
 
