@@ -431,8 +431,11 @@ if wants hold; then
       timeout 60 "${LG[@]}" rate --proxy "127.0.0.1:${PORT[$s]}" --target "127.0.0.1:$TARGET_PORT" --warmup 0 \
         --duration "$WARM_SECS" --threads 2 >/dev/null || true
       jvm=(); ((${JVM[$s]})) && jvm=(--jvm)
+      # memory is read after 12 s idle (a full run), when a JVM that returns heap after a burst has done so (G1's
+      # periodic collection fires 5-10 s after the last one), and also 2 s in (hold_rss_early_per_session_kib)
+      settle=(--settle 1); ((QUICK)) || settle=(--settle 12 --early-read 2)
       lg "$s" "$r" hold --target "$thost:$((TARGET_PORT + 1))" --sessions "$HOLD_SESSIONS" --pid "${PID[$s]}" "${jvm[@]}" \
-        --settle "$((QUICK ? 1 : 2))"
+        "${settle[@]}"
     done
   done
 fi

@@ -10,8 +10,9 @@
  *           exhausted), P+1 a persistent echo (held sessions), P+2 a sink, P+3 a source (throughput).
  *   rate    session rate: N concurrent sessions, each connect, SOCKS5 greeting (no-auth or RFC 1929 username/password),
  *           CONNECT to the echo-close target, one ECHO_LEN round trip, wait for the close. Sessions/s and latency.
- *   hold    open N proxied sessions to the persistent echo, each checked with one round trip, hold them idle, read
- *           the proxy's memory (VmRSS, and the JVM heap through jcmd), then check that every one still echoes.
+ *   hold    open N proxied sessions to the persistent echo, each checked with one round trip, hold them idle for
+ *           --settle seconds, read the proxy's memory (VmRSS, and the JVM heap through jcmd), then check that every
+ *           one still echoes. --early-read S also reads VmRSS S seconds into the settle.
  *   tput    bulk throughput, 1 or more streams, upload (to the sink) and download (from the source), sampling the
  *           proxy's RSS for its peak.
  *   report  medians, ratios and the issue's targets from the tab-separated results file the other modes append to.
@@ -804,7 +805,16 @@ public final class LoadGen {
       double openSecs = (System.nanoTime() - t0) / 1e9;
       System.out.printf(Locale.ROOT, "  opened %d sessions in %.1f s (%d failures) %s%n", held.size(), openSecs,
           failed, errors.isEmpty() ? "" : errors.toString());
-      Thread.sleep(settleMs);
+      // the proxy's memory shortly after the burst of opens, as well as after the whole settle
+      long earlyMs = (long) (o.d("early-read", 0) * 1000);
+      long rssEarly = -1;
+      if (pid > 0 && earlyMs > 0 && earlyMs < settleMs) {
+        Thread.sleep(earlyMs);
+        rssEarly = memoryKiB(pid);
+        Thread.sleep(settleMs - earlyMs);
+      } else {
+        Thread.sleep(settleMs);
+      }
       // anything that arrived while idle (a close, stray bytes) marks a session as dead
       int died = 0;
       sel.selectNow();
@@ -835,6 +845,9 @@ public final class LoadGen {
         res.put("hold_rss_idle_mib", rssIdle / 1024.0);
         res.put("hold_rss_held_mib", rssHeld / 1024.0);
         res.put("hold_rss_per_session_kib", held.isEmpty() ? Double.NaN : (rssHeld - rssIdle) / (double) held.size());
+        if (rssEarly >= 0) {
+          res.put("hold_rss_early_per_session_kib", held.isEmpty() ? Double.NaN : (rssEarly - rssIdle) / (double) held.size());
+        }
         if (procs > 1) res.put("hold_processes", procs);
         else res.put("hold_threads", threads);
       }
