@@ -59,7 +59,12 @@ final class HeapReturn {
 
   /** Applies the settings to this JVM and follows its collections; returns the line to log. */
   static String apply() {
-    HotSpotDiagnosticMXBean vm = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
+    HotSpotDiagnosticMXBean vm;
+    try {
+      vm = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
+    } catch (RuntimeException e) {
+      vm = null; // not a HotSpot JVM
+    }
     Applied applied = apply(vm);
     if (applied.periodicIsOurs()) {
       follow(vm, ManagementFactory.getGarbageCollectorMXBeans());
