@@ -20,9 +20,9 @@ import javax.management.openmbean.CompositeData;
  *
  * <p>G1 grows the heap while many connections open at once (a load balancer fails over, clients reconnect) and by
  * default keeps what it grew for good: with {@code MaxHeapFreeRatio=70} and no periodic collection, a node that
- * opened 9,900 sessions in 3 s and then held them idle stayed at 260-330 MiB of RSS for 62 MiB of live heap. Here,
+ * opened 9,900 sessions in 3 s and then held them idle stayed at 295-327 MiB of RSS for 62 MiB of live heap. Here,
  * once 5 s pass without a collection, G1 runs one concurrent cycle, and at its end shrinks the heap to at most 30 %
- * free; the same node settles at about 160-170 MiB (docs/BENCHMARKS.md).
+ * free; the same node settles at 150-180 MiB (docs/BENCHMARKS.md).
  *
  * <p>One cycle per quiet spell: G1 would repeat the periodic cycle every 5 s for as long as the node stays quiet, at
  * up to 3-4 % of a core while holding 9,900 sessions, to free nothing more. So the periodic collection is switched off
