@@ -6,7 +6,7 @@
 # Installs what it needs (Debian packages, Netty's example from Maven Central), builds our jar if it is stale,
 # starts a loopback echo/sink/source target, the peers and our proxy on distinct 127.0.0.1 ports, measures with the
 # subjects interleaved (A B C D, A B C D, ...), prints a table of medians and ratios, and stops every process it
-# started, by PID. A full run takes 10-12 minutes, --quick about 3. See docs/BENCHMARKS.md.
+# started, by PID. A full run takes about 13.5 minutes, --quick about 3. See docs/BENCHMARKS.md.
 #
 # Environment: BENCH_REPO (repo to build, default: the one holding this script), BENCH_VXSOCKS_JAR (use this jar, no
 # build), JAVA_PROXY_OPTS (JVM flags for both Java proxies), BENCH_PORT_BASE (default 11080), BENCH_TARGET_PORT
