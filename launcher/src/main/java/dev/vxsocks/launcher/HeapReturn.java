@@ -31,7 +31,8 @@ import javax.management.openmbean.CompositeData;
  *
  * <p>The flags are manageable, so they are set here at start, as {@code java -jar} carries no JVM options. A flag
  * the operator gave on the command line (or through {@code JAVA_TOOL_OPTIONS}) is left as given, nothing is changed
- * under another collector, and a {@code jcmd PID VM.set_flag G1PeriodicGCInterval ...} ends the switching.
+ * under another collector, and a {@code jcmd PID VM.set_flag G1PeriodicGCInterval ...} ends the switching. A value
+ * set through JMX (JConsole, for one) carries the same origin as the node's own and is switched like it.
  */
 final class HeapReturn {
   static final long PERIODIC_GC_MS = 5_000;
