@@ -165,20 +165,18 @@ class MainRunProcessTest {
    */
   @Test
   void runSetsG1HeapReturnUnlessTheCommandLineSaysOtherwise() throws Exception {
-    try (NodeProcess node = new NodeProcess(Map.of("JAVA_TOOL_OPTIONS", "-XX:+UseG1GC"), "run", "--config", config("0", "").toString())) {
+    assertStartUpLine("-XX:+UseG1GC",
+        "heap: a G1 collection after 5000 ms without one (once per quiet spell); G1 keeps 10-30 % of the heap free\n");
+    assertStartUpLine("-XX:+UseG1GC -XX:G1PeriodicGCInterval=0", "heap: no periodic G1 collection; G1 keeps 10-30 % of"
+        + " the heap free (left as the command line has them: G1PeriodicGCInterval)\n");
+    assertStartUpLine("-XX:+UseSerialGC", "heap: not G1; JVM heap settings left as they are\n");
+  }
+
+  /** Starts a node with these JVM options and waits for {@code line}, which the log writer may write after "listening". */
+  private void assertStartUpLine(String jvmOptions, String line) throws Exception {
+    try (NodeProcess node = new NodeProcess(Map.of("JAVA_TOOL_OPTIONS", jvmOptions), "run", "--config", config("0", "").toString())) {
       assertThat(node.await(LISTENING)).as(node.stderr()).isNotNull();
-      assertThat(node.stderr()).contains(
-          "heap: a G1 collection after 5000 ms without one (once per quiet spell); G1 keeps 10-30 % of the heap free\n");
-    }
-    try (NodeProcess node = new NodeProcess(Map.of("JAVA_TOOL_OPTIONS", "-XX:+UseG1GC -XX:G1PeriodicGCInterval=0"),
-        "run", "--config", config("0", "").toString())) {
-      assertThat(node.await(LISTENING)).as(node.stderr()).isNotNull();
-      assertThat(node.stderr()).contains("heap: no periodic G1 collection; G1 keeps 10-30 % of the heap free"
-          + " (left as the command line has them: G1PeriodicGCInterval)");
-    }
-    try (NodeProcess node = new NodeProcess(Map.of("JAVA_TOOL_OPTIONS", "-XX:+UseSerialGC"), "run", "--config", config("0", "").toString())) {
-      assertThat(node.await(LISTENING)).as(node.stderr()).isNotNull();
-      assertThat(node.stderr()).contains("heap: not G1; JVM heap settings left as they are");
+      assertThat(node.await(Pattern.compile(Pattern.quote(line)))).as("with %s:%n%s", jvmOptions, node.stderr()).isNotNull();
     }
   }
 
