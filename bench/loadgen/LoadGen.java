@@ -844,9 +844,9 @@ public final class LoadGen {
       if (pid > 0) {
         res.put("hold_rss_idle_mib", rssIdle / 1024.0);
         res.put("hold_rss_held_mib", rssHeld / 1024.0);
-        res.put("hold_rss_per_session_kib", held.isEmpty() ? Double.NaN : (rssHeld - rssIdle) / (double) held.size());
+        res.put("hold_rss_per_session_kib", perSession(rssHeld, rssIdle, held.size()));
         if (rssEarly >= 0) {
-          res.put("hold_rss_early_per_session_kib", held.isEmpty() ? Double.NaN : (rssEarly - rssIdle) / (double) held.size());
+          res.put("hold_rss_early_per_session_kib", perSession(rssEarly, rssIdle, held.size()));
         }
         if (procs > 1) res.put("hold_processes", procs);
         else res.put("hold_threads", threads);
@@ -855,11 +855,16 @@ public final class LoadGen {
         res.put("hold_heap_used_mib", heapUsed / 1024.0);
         res.put("hold_heap_live_after_gc_mib", heapLive / 1024.0);
         if (!held.isEmpty() && heapLiveIdle >= 0) {
-          res.put("hold_heap_live_per_session_kib", (heapLive - heapLiveIdle) / (double) held.size());
+          res.put("hold_heap_live_per_session_kib", perSession(heapLive, heapLiveIdle, held.size()));
         }
       }
       if (died > 0) System.out.println("  " + died + " sessions closed while idle");
       System.out.printf(Locale.ROOT, "  (%s: %.1f s wall)%n", res.subject, (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** KiB per held session: what holding them added to an idle figure, in KiB; NaN when none is held. */
+    static double perSession(long heldKiB, long idleKiB, int sessions) {
+      return sessions == 0 ? Double.NaN : (heldKiB - idleKiB) / (double) sessions;
     }
 
     static int verify(Selector sel, List<Session> held, ByteBuffer scratch, long timeoutNs) throws IOException {
