@@ -29,10 +29,21 @@ limits: { sessions-per-user: 0, sessions-per-client-ip: 0, pending-handshakes: 2
 YAML
 }
 
-# Every process started with `started $!` is stopped, by PID, when the script exits.
+# Every process started with `started $!` is stopped, by PID, when the script exits, and so are the children it
+# forked (Dante's), whose PIDs are read from /proc before their parent goes.
 PIDS=()
 started() { PIDS+=("$1"); }
-stop_started() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+stop_started() {
+  local p f kids=() more
+  for p in "${PIDS[@]}"; do
+    for f in /proc/"$p"/task/*/children; do
+      more=(); [[ -r $f ]] && { read -r -a more <"$f" || true; }; kids+=("${more[@]}")
+    done
+    kill "$p" 2>/dev/null || true
+  done
+  for p in "${kids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
 trap stop_started EXIT
 
 # wait_listen PORT PID LOG: waits (at most 30 s) until 127.0.0.1:PORT accepts; fails if PID exits first.

@@ -66,7 +66,7 @@ stop_pid() { # stop one process we started, and the children it forked (Dante), 
   local pid=$1 kids=() i
   [[ -d /proc/$pid ]] || return 0
   for f in /proc/"$pid"/task/*/children; do
-    [[ -r $f ]] && read -r -a more <"$f" && kids+=("${more[@]}")
+    more=(); [[ -r $f ]] && { read -r -a more <"$f" || true; }; kids+=("${more[@]}")
   done
   kill -TERM "$pid" 2>/dev/null || true
   for ((i = 0; i < 50; i++)); do [[ -d /proc/$pid ]] || break; sleep 0.1; done
