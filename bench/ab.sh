@@ -5,6 +5,7 @@
 #   bench/ab.sh A.jar B.jar [--mode rate|tput|both] [--rounds N] [--warm SECONDS]
 #
 # Environment: AB_OPTS_A / AB_OPTS_B (extra JVM flags for one side, e.g. a -D switch an experiment reads),
+# AB_ARGS_A / AB_ARGS_B (extra vxsocks arguments for one side, after `run --config FILE`, e.g. --log-level WARNING),
 # BENCH_PORT_BASE (default 11080: A listens there, B on the next port), BENCH_TARGET_PORT (default 17000).
 # Both proxies run with no auth on 127.0.0.1, warmed for 30 s each; every load-generator run is bounded by timeout,
 # and everything started is stopped by PID. Prints each metric per round for A and B; raw figures in the run directory.
@@ -36,10 +37,10 @@ vxsocks_config "$RUN/b.yaml" "$PORT_B"
 "${LG[@]}" target --port "$TARGET" --hosts 127.0.0.1 --threads 2 --max-seconds 3600 >"$RUN/target.log" 2>&1 &
 started $!
 # shellcheck disable=SC2086
-java ${AB_OPTS_A:-} "${JAVA_FLAGS[@]}" -jar "$A" run --config "$RUN/a.yaml" >"$RUN/a.log" 2>&1 &
+java ${AB_OPTS_A:-} "${JAVA_FLAGS[@]}" -jar "$A" run --config "$RUN/a.yaml" ${AB_ARGS_A:-} >"$RUN/a.log" 2>&1 &
 PID_A=$!; started "$PID_A"
 # shellcheck disable=SC2086
-java ${AB_OPTS_B:-} "${JAVA_FLAGS[@]}" -jar "$B" run --config "$RUN/b.yaml" >"$RUN/b.log" 2>&1 &
+java ${AB_OPTS_B:-} "${JAVA_FLAGS[@]}" -jar "$B" run --config "$RUN/b.yaml" ${AB_ARGS_B:-} >"$RUN/b.log" 2>&1 &
 PID_B=$!; started "$PID_B"
 wait_listen "$PORT_A" "$PID_A" "$RUN/a.log"
 wait_listen "$PORT_B" "$PID_B" "$RUN/b.log"
@@ -66,8 +67,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
   done
 done
 
-echo "A = $A ${AB_OPTS_A:-}"
-echo "B = $B ${AB_OPTS_B:-}"
+echo "A = $A ${AB_OPTS_A:-} ${AB_ARGS_A:-}"
+echo "B = $B ${AB_OPTS_B:-} ${AB_ARGS_B:-}"
 grep -E 'sessions_per_s|cpu_us_per_session|p99_ms|mib_s|rss_growth' "$RUN/results.tsv" |
   awk '{v[$1" "$2] = v[$1" "$2] sprintf(" %8.0f", $4)} END {for (k in v) print k ":" v[k]}' | sort
 echo "run directory: $RUN"
