@@ -65,25 +65,10 @@ if command -v microsocks >/dev/null; then
   microsocks -i 127.0.0.1 -p $((PORT + 23)) >"$RUN/microsocks.log" 2>&1 &
   started $!; subject microsocks $((PORT + 23)) $! "$RUN/microsocks.log" 2
 fi
-if command -v danted >/dev/null; then # configured as in bench/run.sh
-  cat >"$RUN/sockd.conf" <<EOF
-logoutput: $RUN/dante-sockd.log
-internal: 127.0.0.1 port = $((PORT + 24))
-external: 127.0.0.1
-clientmethod: none
-socksmethod: none
-user.privileged: root
-user.unprivileged: nobody
-client pass {
-  from: 127.0.0.0/8 to: 0.0.0.0/0
-  log: error
-}
-socks pass {
-  from: 127.0.0.0/8 to: 127.0.0.0/8
-  command: connect
-  log: error
-}
-EOF
+if command -v danted >/dev/null; then
+  # shellcheck source=bench/peers/dante.sh
+  source "$BENCH_DIR/peers/dante.sh"
+  dante_config "$RUN/sockd.conf" $((PORT + 24)) "$RUN/dante-sockd.log"
   danted -f "$RUN/sockd.conf" -p "$RUN/danted.pid" >"$RUN/dante.log" 2>&1 &
   started $!; subject dante $((PORT + 24)) $! "$RUN/dante.log" 2
 fi

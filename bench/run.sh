@@ -252,25 +252,9 @@ if command -v microsocks >/dev/null; then
 fi
 
 if command -v danted >/dev/null; then
-  # Dante's username method checks system (/etc/passwd) users, which this harness may not create: no auth variant.
-  cat >"$RUN/sockd.conf" <<EOF
-logoutput: $RUN/dante-sockd.log
-internal: 127.0.0.1 port = $P_DANTE
-external: 127.0.0.1
-clientmethod: none
-socksmethod: none
-user.privileged: root
-user.unprivileged: nobody
-client pass {
-  from: 127.0.0.0/8 to: 0.0.0.0/0
-  log: error
-}
-socks pass {
-  from: 127.0.0.0/8 to: 127.0.0.0/8
-  command: connect
-  log: error
-}
-EOF
+  # shellcheck source=bench/peers/dante.sh
+  source "$BENCH_DIR/peers/dante.sh"
+  dante_config "$RUN/sockd.conf" "$P_DANTE" "$RUN/dante-sockd.log"
   define dante "$P_DANTE" 0 0 danted -f "$RUN/sockd.conf" -p "$RUN/danted.pid"
   CANDIDATES+=(dante)
 fi
