@@ -23,7 +23,7 @@ public final class ConfigOverrides {
 
   /** Every setting that may be overridden; list-valued ones take a comma-separated value. */
   public static final List<String> KEYS = List.of(
-      "listen.host", "listen.port",
+      "listen.host", "listen.port", "listen.proxy-protocol-from", "listen.proxy-protocol-timeout",
       "auth.methods", "auth.allow-no-auth-off-loopback",
       "timeouts.handshake", "timeouts.connect", "timeouts.idle", "timeouts.half-close", "timeouts.auth",
       "limits.sessions-per-user", "limits.sessions-per-client-ip", "limits.pending-handshakes",
@@ -32,8 +32,9 @@ public final class ConfigOverrides {
       "udp.host", "udp.advertise", "udp.ports", "udp.idle-timeout",
       "cluster.enabled", "cluster.name", "cluster.join", "cluster.members", "cluster.host", "cluster.port",
       "cluster.eventbus-host", "cluster.eventbus-port", "cluster.join-wait", "cluster.store-unreachable",
-      "cluster.store-timeout");
-  private static final List<String> LIST_KEYS = List.of("auth.methods", "cluster.members");
+      "cluster.store-timeout",
+      "admin.host", "admin.port", "drain.grace", "drain.timeout");
+  private static final List<String> LIST_KEYS = List.of("auth.methods", "cluster.members", "listen.proxy-protocol-from");
 
   private ConfigOverrides() {
   }

@@ -20,13 +20,7 @@ import java.util.Set;
  * {@code vxsocks-default.yaml} in this module's resources.
  */
 public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rules, Timeouts timeouts, Limits limits,
-                          Bind bind, Udp udp, Cluster cluster) {
-
-  /** A node without a {@code cluster} section: single-node, as before clustering existed. */
-  public ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rules, Timeouts timeouts, Limits limits,
-                     Bind bind, Udp udp) {
-    this(listen, auth, users, rules, timeouts, limits, bind, udp, Cluster.DISABLED);
-  }
+                          Bind bind, Udp udp, Cluster cluster, Admin admin, Drain drain) {
 
   /** Auth method names as written in {@code auth.methods}. */
   public static final String METHOD_NONE = "none";
@@ -34,7 +28,36 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
   /** Command names as written in rules. */
   public static final Set<String> COMMANDS = Set.of("connect", "bind", "udp-associate");
 
-  public record Listen(String host, int port) {
+  /**
+   * Where SOCKS clients connect. A connection whose real peer is in {@code proxyProtocolFrom} (a trusted load
+   * balancer) must open with a PROXY protocol header within {@code proxyProtocolTimeout}, and the header's address
+   * is the client's from then on; every other peer is a direct client whose own address counts (and a PROXY header
+   * from it is a protocol error). Empty: no peer is trusted, PROXY protocol is off.
+   */
+  public record Listen(String host, int port, List<Cidr> proxyProtocolFrom, Duration proxyProtocolTimeout) {
+    public static final Duration DEFAULT_PROXY_PROTOCOL_TIMEOUT = Duration.ofSeconds(3);
+
+    /** True when a connection from {@code peer} must begin with a PROXY protocol header. */
+    public boolean trustsProxyHeaderFrom(InetAddress peer) {
+      for (Cidr c : proxyProtocolFrom) {
+        if (c.contains(peer)) {
+          return true;
+        }
+      }
+      return false;
+    }
+  }
+
+  /** The admin HTTP server (health, readiness); {@code port} 0 switches it off. */
+  public record Admin(String host, int port) {
+    public static final int DEFAULT_PORT = 9180;
+  }
+
+  /**
+   * What SIGTERM does: readiness fails at once, the node keeps accepting for {@code grace} (time for the balancer's
+   * health check to notice), then stops accepting and lets open sessions run for up to {@code timeout}.
+   */
+  public record Drain(Duration grace, Duration timeout) {
   }
 
   /** {@code methods} in the server's order of preference. */
@@ -85,7 +108,8 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
 
   /** The same configuration listening on another port (used when the OS chose the port). */
   public ProxyConfig withListenPort(int port) {
-    return new ProxyConfig(new Listen(listen.host(), port), auth, users, rules, timeouts, limits, bind, udp);
+    return new ProxyConfig(new Listen(listen.host(), port, listen.proxyProtocolFrom(), listen.proxyProtocolTimeout()),
+        auth, users, rules, timeouts, limits, bind, udp, cluster, admin, drain);
   }
 
   /** How {@code cluster.join} finds the other members. */
@@ -105,12 +129,13 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
 
   /**
    * This node's configuration with the shared parts (users, rules, limits, timeouts, auth) taken from {@code shared},
-   * a configuration rolled out to the whole cluster. What is node-specific ({@code listen}, {@code bind} and
-   * {@code udp} with their advertised addresses, {@code cluster}) stays.
+   * a configuration rolled out to the whole cluster. What is node-specific ({@code listen} with the balancers it
+   * trusts, {@code bind} and {@code udp} with their advertised addresses, {@code cluster}, {@code admin},
+   * {@code drain}) stays.
    */
   public ProxyConfig withShared(ProxyConfig shared) {
     return new ProxyConfig(listen, shared.auth(), shared.users(), shared.rules(), shared.timeouts(), shared.limits(),
-        bind, udp, cluster);
+        bind, udp, cluster, admin, drain);
   }
 
   /** The built-in configuration with no file at all: loopback, no auth, nothing but the defaults below. */
@@ -120,15 +145,18 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
 
   public static ProxyConfig fromJson(JsonObject json) {
     Section root = new Section("", json, "listen", "auth", "users", "rules", "timeouts", "limits", "bind", "udp",
-        "cluster");
+        "cluster", "admin", "drain");
 
-    Section l = new Section("listen", root.object("listen"), "host", "port");
+    Section l = new Section("listen", root.object("listen"), "host", "port", "proxy-protocol-from",
+        "proxy-protocol-timeout");
     String host = l.string("host", "127.0.0.1");
     InetAddress listenIp = IpLiterals.parse(host);
     if (listenIp == null && !host.equals("localhost")) {
       throw new ConfigException("listen.host", "must be an IP address (or localhost), got '" + host + "'");
     }
-    Listen listen = new Listen(host, l.integer("port", 1080, 0, 65535));
+    Listen listen = new Listen(host, l.integer("port", 1080, 0, 65535), cidrs(l, "proxy-protocol-from"),
+        l.duration("proxy-protocol-timeout", Listen.DEFAULT_PROXY_PROTOCOL_TIMEOUT, Duration.ofMillis(100),
+            Duration.ofMinutes(1)));
     boolean loopbackOnly = listenIp == null || listenIp.isLoopbackAddress();
 
     Section a = new Section("auth", root.object("auth"), "methods", "allow-no-auth-off-loopback");
@@ -238,8 +266,15 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
         "host", "port", "eventbus-host", "eventbus-port", "join-wait", "store-unreachable", "store-timeout",
         "kubernetes-namespace", "kubernetes-service-name"));
 
+    Section ad = new Section("admin", root.object("admin"), "host", "port");
+    Admin admin = new Admin(ipAddress(ad, "host", "127.0.0.1"), ad.integer("port", Admin.DEFAULT_PORT, 0, 65535));
+
+    Section dr = new Section("drain", root.object("drain"), "grace", "timeout");
+    Drain drain = new Drain(dr.duration("grace", Duration.ofSeconds(5), Duration.ZERO, Duration.ofMinutes(10)),
+        dr.duration("timeout", Duration.ofSeconds(30), Duration.ZERO, day));
+
     return new ProxyConfig(listen, auth, List.copyOf(users), new Rules(List.copyOf(clientRules), List.copyOf(requestRules)),
-        timeouts, limits, bind, udp, cluster);
+        timeouts, limits, bind, udp, cluster, admin, drain);
   }
 
   private static Cluster cluster(Section c) {

@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -34,7 +35,7 @@ class ConfigOverridesTest {
     assertThat(out.getJsonObject("listen").getString("host")).isEqualTo("::1");
     assertThat(out.getJsonObject("listen").getString("port")).isEqualTo("1081");
     ProxyConfig c = ProxyConfig.fromJson(out);
-    assertThat(c.listen()).isEqualTo(new ProxyConfig.Listen("::1", 1081));
+    assertThat(c.listen()).isEqualTo(new ProxyConfig.Listen("::1", 1081, List.of(), Duration.ofSeconds(3)));
     assertThat(c.limits()).isEqualTo(new ProxyConfig.Limits(10, 20, 30, 0, 0));
     assertThat(c.timeouts()).isEqualTo(new ProxyConfig.Timeouts(Duration.ofSeconds(5), Duration.ofSeconds(3),
         Duration.ofMinutes(2), Duration.ofSeconds(30), Duration.ofSeconds(1)));
@@ -50,6 +51,12 @@ class ConfigOverridesTest {
     assertThat(c.listen().port()).isEqualTo(1082);
     assertThat(c.auth().allowNoAuthOffLoopback()).isTrue();
     assertThat(c.limits().sessionsPerUser()).isEqualTo(4);
+  }
+
+  @Test
+  void listKeyProxyProtocolFrom() {
+    JsonObject env = apply(new JsonObject(), Map.of("VXSOCKS_LISTEN_PROXY_PROTOCOL_FROM", "127.0.0.9/32, 10.0.0.0/8"), Map.of());
+    assertThat(ProxyConfig.fromJson(env).listen().proxyProtocolFrom()).hasToString("[127.0.0.9/32, 10.0.0.0/8]");
   }
 
   @Test
@@ -146,7 +153,9 @@ class ConfigOverridesTest {
       assertThat(env).matches("[A-Z_]+");
       assertThat(names.add(env)).as(key).isTrue();
       // Each one round-trips through apply and validation.
-      String value = key.startsWith("timeouts.") || key.endsWith("-timeout") || key.equals("cluster.join-wait") ? "1s"
+      String value = key.startsWith("timeouts.") || key.startsWith("drain.") || key.endsWith("-timeout")
+          || key.equals("cluster.join-wait") ? "1s"
+          : key.equals("listen.proxy-protocol-from") ? "127.0.0.9/32, 10.0.0.0/8"
           : key.equals("auth.methods") ? "username-password"
           : key.equals("auth.allow-no-auth-off-loopback") || key.equals("cluster.enabled") ? "false"
           : key.equals("cluster.join") ? "tcp"

@@ -41,7 +41,9 @@ class ProxyConfigTest {
   @Test
   void defaults() {
     ProxyConfig c = ProxyConfig.defaults();
-    assertThat(c.listen()).isEqualTo(new ProxyConfig.Listen("127.0.0.1", 1080));
+    assertThat(c.listen()).isEqualTo(new ProxyConfig.Listen("127.0.0.1", 1080, List.of(), Duration.ofSeconds(3)));
+    assertThat(c.admin()).isEqualTo(new ProxyConfig.Admin("127.0.0.1", 9180));
+    assertThat(c.drain()).isEqualTo(new ProxyConfig.Drain(Duration.ofSeconds(5), Duration.ofSeconds(30)));
     assertThat(c.auth().methods()).containsExactly("none");
     assertThat(c.auth().allowNoAuthOffLoopback()).isFalse();
     assertThat(c.users()).isEmpty();
@@ -69,7 +71,9 @@ class ProxyConfigTest {
   void shippedDefaultFileParses(Vertx vertx, VertxTestContext ctx) {
     ConfigLoader.loadJson(vertx, null).onComplete(ctx.succeeding(json -> ctx.verify(() -> {
       ProxyConfig c = ProxyConfig.fromJson(json);
-      assertThat(c.listen()).isEqualTo(new ProxyConfig.Listen("127.0.0.1", 1080));
+      assertThat(c.listen()).isEqualTo(new ProxyConfig.Listen("127.0.0.1", 1080, List.of(), Duration.ofSeconds(3)));
+    assertThat(c.admin()).isEqualTo(new ProxyConfig.Admin("127.0.0.1", 9180));
+    assertThat(c.drain()).isEqualTo(new ProxyConfig.Drain(Duration.ofSeconds(5), Duration.ofSeconds(30)));
       assertThat(c.auth().methods()).containsExactly("none");
       assertThat(c.users()).isEmpty();
       assertThat(c.rules().client()).hasSize(1);
@@ -124,7 +128,7 @@ class ProxyConfigTest {
         .put("limits", new JsonObject().put("sessions-per-user", 3).put("sessions-per-client-ip", "7")
             .put("pending-handshakes", 1));
     ProxyConfig c = ProxyConfig.fromJson(j);
-    assertThat(c.listen()).isEqualTo(new ProxyConfig.Listen("0.0.0.0", 1081));
+    assertThat(c.listen()).isEqualTo(new ProxyConfig.Listen("0.0.0.0", 1081, List.of(), Duration.ofSeconds(3)));
     assertThat(c.auth().methods()).containsExactly("username-password", "none");
     assertThat(c.auth().allowNoAuthOffLoopback()).isTrue();
     assertThat(c.users()).extracting(ProxyConfig.User::name).containsExactly("alice", "bob");
@@ -353,5 +357,50 @@ class ProxyConfigTest {
     assertThat(r.users()).isEmpty();
     assertThat(r.from()).isEmpty();
     assertThat(List.copyOf(c.rules().request())).hasSize(1);
+  }
+
+  @Test
+  void proxyProtocolTrustsOnlyTheListedBalancers() throws Exception {
+    ProxyConfig c = ProxyConfig.fromJson(json("{\"listen\":{\"proxy-protocol-from\":[\"127.0.0.9/32\",\"10.1.0.0/16\",\"fd00::/8\"],"
+        + "\"proxy-protocol-timeout\":\"500ms\"}}"));
+    assertThat(c.listen().proxyProtocolTimeout()).isEqualTo(Duration.ofMillis(500));
+    assertThat(c.listen().trustsProxyHeaderFrom(java.net.InetAddress.getByName("127.0.0.9"))).isTrue();
+    assertThat(c.listen().trustsProxyHeaderFrom(java.net.InetAddress.getByName("10.1.200.3"))).isTrue();
+    assertThat(c.listen().trustsProxyHeaderFrom(java.net.InetAddress.getByName("fd12::1"))).isTrue();
+    assertThat(c.listen().trustsProxyHeaderFrom(java.net.InetAddress.getByName("127.0.0.2"))).isFalse();
+    assertThat(ProxyConfig.defaults().listen().trustsProxyHeaderFrom(java.net.InetAddress.getByName("127.0.0.9"))).isFalse();
+    failsOn(json("{\"listen\":{\"proxy-protocol-from\":[\"balancer.example.com\"]}}"), "listen.proxy-protocol-from");
+    failsOn(json("{\"listen\":{\"proxy-protocol-timeout\":\"3\"}}"), "listen.proxy-protocol-timeout");
+    failsOn(json("{\"listen\":{\"proxy-protocol-timeout\":\"2m\"}}"), "listen.proxy-protocol-timeout");
+  }
+
+  @Test
+  void adminAndDrain() {
+    ProxyConfig c = ProxyConfig.fromJson(json("{\"admin\":{\"host\":\"0.0.0.0\",\"port\":0},"
+        + "\"drain\":{\"grace\":\"0s\",\"timeout\":\"2m\"}}"));
+    assertThat(c.admin()).isEqualTo(new ProxyConfig.Admin("0.0.0.0", 0));
+    assertThat(c.drain()).isEqualTo(new ProxyConfig.Drain(Duration.ZERO, Duration.ofMinutes(2)));
+    failsOn(json("{\"admin\":{\"host\":\"admin.local\"}}"), "admin.host");
+    failsOn(json("{\"admin\":{\"port\":70000}}"), "admin.port");
+    failsOn(json("{\"admin\":{\"path\":\"/\"}}"), "admin.path");
+    failsOn(json("{\"drain\":{\"grace\":\"11m\"}}"), "drain.grace");
+    failsOn(json("{\"drain\":{\"timeout\":\"soon\"}}"), "drain.timeout");
+  }
+
+  /** Every copy keeps every section: the 8-argument constructor that dropped the cluster settings is gone. */
+  @Test
+  void copiesKeepEverySection() {
+    ProxyConfig c = ProxyConfig.fromJson(json("{\"cluster\":{\"enabled\":true,\"name\":\"prod\"},"
+        + "\"listen\":{\"proxy-protocol-from\":[\"127.0.0.9\"]},\"admin\":{\"port\":9999},\"drain\":{\"grace\":\"1s\"}}"));
+    ProxyConfig moved = c.withListenPort(1234);
+    assertThat(moved.listen().port()).isEqualTo(1234);
+    assertThat(moved).isEqualTo(new ProxyConfig(new ProxyConfig.Listen(c.listen().host(), 1234,
+        c.listen().proxyProtocolFrom(), c.listen().proxyProtocolTimeout()), c.auth(), c.users(), c.rules(),
+        c.timeouts(), c.limits(), c.bind(), c.udp(), c.cluster(), c.admin(), c.drain()));
+    ProxyConfig shared = c.withShared(ProxyConfig.defaults());
+    assertThat(shared.cluster()).isEqualTo(c.cluster());
+    assertThat(shared.listen()).isEqualTo(c.listen());
+    assertThat(shared.admin()).isEqualTo(c.admin());
+    assertThat(shared.drain()).isEqualTo(c.drain());
   }
 }
