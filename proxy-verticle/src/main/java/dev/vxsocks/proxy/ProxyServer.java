@@ -6,6 +6,7 @@ import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -66,6 +67,19 @@ public final class ProxyServer {
 
   public ProxyStats stats() {
     return stats;
+  }
+
+  /**
+   * The first half of a drain: the listening socket closes, open sessions go on. {@code closeAfter} bounds how long
+   * Vert.x lets them run; {@link #closeSessions} ends them earlier, each with its summary line.
+   */
+  public Future<Void> stopAccepting(Duration closeAfter) {
+    return Future.all(verticles.stream().map(v -> v.stopAccepting(closeAfter)).toList()).mapEmpty();
+  }
+
+  /** Ends every open session now, with {@code reason} as its close reason. */
+  public Future<Void> closeSessions(String reason) {
+    return Future.all(verticles.stream().map(v -> v.closeSessions(reason)).toList()).mapEmpty();
   }
 
   /** Undeploys the connection verticles: the port closes and every session ends. */

@@ -11,6 +11,8 @@ public final class ProxyStats {
   final AtomicInteger openSessions = new AtomicInteger();
   final AtomicLong totalSessions = new AtomicLong();
   final AtomicLong refusedHandshakes = new AtomicLong();
+  final AtomicLong proxyHeaderFailures = new AtomicLong();
+  final AtomicLong untrustedProxyHeaders = new AtomicLong();
 
   /** A session id, unique on this node: short, hexadecimal, increasing. */
   String nextId() {
@@ -35,5 +37,15 @@ public final class ProxyStats {
   /** Connections closed at once because {@code limits.pending-handshakes} was reached. */
   public long refusedHandshakes() {
     return refusedHandshakes.get();
+  }
+
+  /** Connections from a trusted balancer closed for a missing, late or malformed PROXY protocol header. */
+  public long proxyHeaderFailures() {
+    return proxyHeaderFailures.get();
+  }
+
+  /** Direct clients (not in {@code listen.proxy-protocol-from}) closed for sending a PROXY protocol header. */
+  public long untrustedProxyHeaders() {
+    return untrustedProxyHeaders.get();
   }
 }

@@ -6,6 +6,7 @@ import dev.vxsocks.auth.api.Verdict;
 import dev.vxsocks.config.IpLiterals;
 import dev.vxsocks.config.ProxyConfig;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.NetClient;
@@ -17,11 +18,13 @@ import io.vertx.core.net.NetSocket;
 import java.net.InetAddress;
 import java.net.NetworkInterface;
 import java.net.SocketException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
 /**
@@ -103,9 +106,7 @@ public final class Socks5ProxyVerticle extends VerticleBase {
    * address, BIND and UDP settings stay those the verticle was deployed with (they belong to the node).
    */
   public void apply(ProxyConfig next) {
-    ProxyConfig current = config;
-    config = new ProxyConfig(current.listen(), next.auth(), next.users(), next.rules(), next.timeouts(), next.limits(),
-        current.bind(), current.udp(), current.cluster());
+    config = config.withShared(next);
   }
 
   /** The port this instance listens on (the configured one, or the one the OS chose for port 0). */
@@ -127,7 +128,44 @@ public final class Socks5ProxyVerticle extends VerticleBase {
     stats.openSessions.incrementAndGet();
     Socks5Session session = new Socks5Session(this, socket, id);
     sessions.add(session);
-    session.start();
+    session.start(fromTrustedBalancer(socket));
+  }
+
+  /** True when the peer is in {@code listen.proxy-protocol-from}: its connection starts with a PROXY header. */
+  private boolean fromTrustedBalancer(NetSocket socket) {
+    ProxyConfig.Listen listen = config.listen();
+    if (listen.proxyProtocolFrom().isEmpty()) {
+      return false;
+    }
+    InetAddress peer = IpLiterals.parse(socket.remoteAddress().hostAddress());
+    return peer != null && listen.trustsProxyHeaderFrom(peer);
+  }
+
+  /**
+   * Stops accepting (the listening socket closes once every instance has stopped) and leaves the open sessions
+   * running; Vert.x would close those still open after {@code closeAfter}, so the caller ends them first with
+   * {@link #closeSessions}.
+   */
+  Future<Void> stopAccepting(Duration closeAfter) {
+    Promise<Void> stopped = Promise.promise();
+    context.runOnContext(v -> {
+      // Completes when every connection has closed: not a thing to wait for here.
+      server.shutdown(closeAfter.toMillis(), TimeUnit.MILLISECONDS);
+      stopped.complete();
+    });
+    return stopped.future();
+  }
+
+  /** Ends every session of this instance with {@code reason} in its summary line. */
+  Future<Void> closeSessions(String reason) {
+    Promise<Void> closed = Promise.promise();
+    context.runOnContext(v -> {
+      for (Socks5Session s : new ArrayList<>(sessions)) {
+        s.finish(reason);
+      }
+      closed.complete();
+    });
+    return closed.future();
   }
 
   /**

@@ -9,6 +9,8 @@ import dev.vxsocks.config.ProxyConfig;
 import dev.vxsocks.proxy.codec.AddressType;
 import dev.vxsocks.proxy.codec.AuthMethod;
 import dev.vxsocks.proxy.codec.Command;
+import dev.vxsocks.proxy.codec.ProxyHeader;
+import dev.vxsocks.proxy.codec.ProxyProtocolDecoder;
 import dev.vxsocks.proxy.codec.ReplyCode;
 import dev.vxsocks.proxy.codec.Socks5CommandRequest;
 import dev.vxsocks.proxy.codec.Socks5Decoder;
@@ -40,12 +42,13 @@ import java.util.logging.Logger;
 
 /**
  * One client connection, from accept to close (RFC 1928 and RFC 1929). It owns the socket, its timers and its
- * cleanup; everything runs on the socket's event loop. Phases: accept (client rules) → greeting (method selection) →
- * username/password → request (rules, session slot) → connect → relay. Every failure goes through
+ * cleanup; everything runs on the socket's event loop. Phases: accept → PROXY protocol header (only from a trusted
+ * balancer) → client rules → greeting (method selection) → username/password → request (rules, session slot) →
+ * connect → relay. Every failure goes through
  * {@link ReplyCodes#of} to pick the reply, and every session ends with exactly one summary line in the
  * {@code dev.vxsocks.session} log.
  */
-final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
+final class Socks5Session implements Socks5Decoder.Listener, ProxyProtocolDecoder.Listener, Relay.Listener {
 
   static final Logger LOG = Logger.getLogger("dev.vxsocks.session");
 
@@ -57,8 +60,16 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
   private final NetSocket socket;
   private final ProxyStats stats;
   private final String id;
-  private final String clientIp;
-  private final int clientPort;
+  /** The client: the peer, or the address a trusted balancer's PROXY header names (then {@link #via} is the peer). */
+  private String clientIp;
+  private int clientPort;
+  /** The balancer the connection came through ({@code host:port}); null for a direct client. */
+  private String via;
+  /** Reads the PROXY header of a connection from a trusted balancer; null once read, and for other peers. */
+  private ProxyProtocolDecoder proxyDecoder;
+  private long proxyHeaderTimer = -1;
+  /** True until a direct client's first bytes were looked at (for a PROXY header it has no right to send). */
+  private boolean firstRead = true;
   /** The handshake's parser; dropped once the request is answered, so a held session does not keep it. */
   private Socks5Decoder decoder = new Socks5Decoder(this);
   private final long startNanos = System.nanoTime();
@@ -163,14 +174,16 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
     return vertx;
   }
 
-  /** Accept: client rules before a single byte is read. */
-  void start() {
+  /**
+   * Accept: a peer that is a trusted balancer must first send its PROXY header, whose address then stands for the
+   * client; every other peer is the client. Then client rules, before a single SOCKS byte is read.
+   */
+  void start(boolean proxyHeaderExpected) {
     DirectWrites.apply(socket);
     if (!HalfClose.enable(socket)) {
       finish("client closed at once");
       return;
     }
-    // Nothing is read before the client rules' verdict: a paused socket keeps what arrives for later.
     ZeroCopy.copying(socket, this::onClientData);
     socket.exceptionHandler(err -> LOG.fine(() -> "session=" + id + " socket error in " + phase + ": " + err));
     socket.closeHandler(v -> finish(inHandshake ? "client closed during " + phase : "client closed"));
@@ -178,17 +191,60 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
       handshakeTimer = -1;
       finish("handshake timeout in " + phase);
     });
+    if (proxyHeaderExpected) {
+      firstRead = false;
+      phase = "proxy header";
+      proxyDecoder = new ProxyProtocolDecoder(this);
+      proxyHeaderTimer = vertx.setTimer(config.listen().proxyProtocolTimeout().toMillis(), t -> {
+        proxyHeaderTimer = -1;
+        stats.proxyHeaderFailures.incrementAndGet();
+        finish("no PROXY protocol header within " + config.listen().proxyProtocolTimeout().toMillis() + "ms");
+      });
+      return;
+    }
+    checkClientRules(null);
+  }
+
+  @Override
+  public void onProxyHeader(ProxyHeader header, Buffer leftover) {
+    proxyDecoder = null;
+    cancelProxyHeaderTimer();
+    if (!header.local()) {
+      // A LOCAL header (the balancer's own health check) keeps the balancer as the client.
+      via = IpLiterals.hostPort(clientIp, clientPort);
+      clientIp = header.source().getAddress().getHostAddress();
+      clientPort = header.source().getPort();
+    }
+    LOG.fine(() -> "session=" + id + " PROXY v" + header.version() + " header: "
+        + (header.local() ? "local (the balancer itself)" : "client " + IpLiterals.hostPort(clientIp, clientPort)));
+    checkClientRules(leftover.length() == 0 ? null : leftover);
+  }
+
+  @Override
+  public void onProxyHeaderError(String reason) {
+    proxyDecoder = null;
+    stats.proxyHeaderFailures.incrementAndGet();
+    finish("bad PROXY protocol header: " + reason);
+  }
+
+  /**
+   * Client rules for the client's address; {@code pending} holds SOCKS bytes that came behind a PROXY header, fed to
+   * the decoder only once the client is allowed.
+   */
+  private void checkClientRules(Buffer pending) {
+    phase = "client rules";
     Future<Verdict> verdict = verticle.checkClient(clientIp);
     if (verdict.isComplete()) {
       // A remembered verdict: no need to stop reading (pausing and resuming costs two epoll_ctl calls).
-      onClientVerdict(verdict, false);
+      onClientVerdict(verdict, false, pending);
     } else {
+      // Nothing is read before the verdict: a paused socket keeps what arrives for later.
       socket.pause();
-      verdict.onComplete(ar -> onClientVerdict(verdict, true));
+      verdict.onComplete(ar -> onClientVerdict(verdict, true, pending));
     }
   }
 
-  private void onClientVerdict(Future<Verdict> verdict, boolean paused) {
+  private void onClientVerdict(Future<Verdict> verdict, boolean paused, Buffer pending) {
     if (finished) {
       return;
     }
@@ -200,7 +256,10 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
       finish("client rules: " + verdict.result().detail());
     } else {
       phase = "greeting";
-      if (paused) {
+      if (pending != null) {
+        onClientData(pending);
+      }
+      if (paused && !finished) {
         socket.resume();
       }
     }
@@ -210,6 +269,22 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
     if (data.length() == 0) {
       finish("client ended during " + phase);
       return;
+    }
+    if (proxyDecoder != null) {
+      proxyDecoder.feed(data);
+      return;
+    }
+    if (firstRead) {
+      firstRead = false;
+      byte first = data.getByte(0);
+      // 'P' starts a PROXY v1 line, CR a v2 signature; a SOCKS5 greeting starts with 5. Only a listed balancer may
+      // name the client's address, so from anyone else a header is a forgery attempt or a misconfigured balancer.
+      if (first == 'P' || first == '\r') {
+        stats.untrustedProxyHeaders.incrementAndGet();
+        finish("protocol error: PROXY protocol header from " + IpLiterals.hostPort(clientIp, clientPort)
+            + ", which is not in listen.proxy-protocol-from");
+        return;
+      }
     }
     decoder.feed(data);
   }
@@ -538,6 +613,7 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
     }
     finished = true;
     cancelHandshakeTimer();
+    cancelProxyHeaderTimer();
     endHandshake();
     stats.openSessions.decrementAndGet();
     for (Runnable r : cleanups) {
@@ -557,11 +633,19 @@ final class Socks5Session implements Socks5Decoder.Listener, Relay.Listener {
     verticle.forget(this);
     long ms = (System.nanoTime() - startNanos) / 1_000_000;
     if (LOG.isLoggable(Level.INFO)) {
-      LOG.info("session=" + id + " client=" + IpLiterals.hostPort(clientIp, clientPort) + " user=" + LogText.safe(user)
+      LOG.info("session=" + id + " client=" + IpLiterals.hostPort(clientIp, clientPort)
+          + (via == null ? "" : " via=" + via) + " user=" + LogText.safe(user)
           + " cmd=" + (command == null ? "-" : command) + " target=" + LogText.safe(target)
           + " reply=" + (reply == null ? "-" : reply.word()) + " up=" + (relay == null ? 0 : relay.bytesUp())
           + " down=" + (relay == null ? 0 : relay.bytesDown()) + " duration=" + ms + "ms"
           + (summaryExtra == null ? "" : " " + summaryExtra.get()) + " close=\"" + reason + "\"");
+    }
+  }
+
+  private void cancelProxyHeaderTimer() {
+    if (proxyHeaderTimer >= 0) {
+      vertx.cancelTimer(proxyHeaderTimer);
+      proxyHeaderTimer = -1;
     }
   }
 
