@@ -23,7 +23,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
@@ -62,6 +61,8 @@ public final class Main {
 
   /** The configuration being started, for error messages. */
   private static volatile ProxyConfig lastConfig;
+  /** The admin address while it is being bound, for error messages. */
+  private static volatile String adminListen;
 
   private Main() {
   }
@@ -140,17 +141,34 @@ public final class Main {
         manager = HazelcastSetup.clusterManager(cfg.cluster());
         vertx = HazelcastSetup.clusteredVertx(options, cfg.cluster(), manager, transport).await(120, TimeUnit.SECONDS);
       }
+      Readiness readiness = new Readiness(manager == null ? null : manager.getHazelcastInstance(), cfg.cluster());
+      // The admin port is bound before the proxy's: a balancer sees "starting" (503), never a refused health check
+      // on a node that is about to serve, and a port clash stops start-up before the node joins a cluster.
+      int adminPort = 0;
+      if (cfg.admin().port() != 0) {
+        adminListen = IpLiterals.hostPort(cfg.admin().host(), cfg.admin().port());
+        adminPort = AdminServer.start(vertx, cfg.admin().host(), cfg.admin().port(), readiness)
+            .await(30, TimeUnit.SECONDS).actualPort();
+        adminListen = null;
+      }
       Node node = Node.start(vertx, cfg, version, instances,
           manager == null ? null : manager.getHazelcastInstance()).await(60, TimeUnit.SECONDS);
       if (watch) {
         FileWatch.start(vertx, config, node, FILE_SCAN_PERIOD).await(30, TimeUnit.SECONDS);
       }
-      CompletableFuture<Void> closed = new CompletableFuture<>();
+      readiness.listening();
+      Drain drain = new Drain(node, readiness, cfg.drain());
+      boolean signals = StopSignals.install(drain);
+      drain.done().whenComplete((v, failed) -> {
+        LogSetup.close();
+        Runtime.getRuntime().halt(failed == null ? 0 : 1);
+      });
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-        LOG.info("vxsocks stopping: closing sessions" + (cfg.cluster().enabled() ? " and leaving the cluster" : ""));
-        node.stop().onComplete(ar -> closed.complete(null));
+        // Any other way out of the JVM (SIGHUP, or signals we could not take over): no grace, sessions closed now.
+        drain.request("shutdown");
+        drain.request("shutdown");
         try {
-          closed.get(20, TimeUnit.SECONDS);
+          drain.done().get(20, TimeUnit.SECONDS);
         } catch (Exception ignored) {
           // exiting anyway
         }
@@ -164,6 +182,9 @@ public final class Main {
           + ", auth " + String.join("/", c.auth().methods()) + ", " + c.users().size() + " users, "
           + c.rules().client().size() + " client rules, " + c.rules().request().size() + " request rules, "
           + instances + " event loops, transport " + transport.name()
+          + (cfg.listen().proxyProtocolFrom().isEmpty() ? "" : ", PROXY protocol from " + cfg.listen().proxyProtocolFrom())
+          + (adminPort == 0 ? ", admin off" : ", admin on " + IpLiterals.hostPort(cfg.admin().host(), adminPort))
+          + (signals ? "" : ", no drain on SIGTERM (signals unavailable)")
           + (watch ? ", watching the file" : "") + ")");
       LOG.info(heap);
       return awaitForever();
@@ -174,7 +195,8 @@ public final class Main {
     } catch (Exception e) {
       Throwable cause = rootCause(e);
       if (cause instanceof BindException || isNativeBindFailure(cause)) {
-        err.println("vxsocks: cannot listen on " + IpLiterals.hostPort(listenHost(), listenPort()) + ": "
+        err.println("vxsocks: cannot listen on " + (adminListen != null ? adminListen + " (admin)"
+            : IpLiterals.hostPort(listenHost(), listenPort())) + ": "
             + (cause.getMessage().contains("Address already in use") ? "address already in use" : cause.getMessage()));
       } else {
         err.println("vxsocks: failed to start: " + cause);

@@ -138,6 +138,11 @@ public final class Node {
     return server.port();
   }
 
+  /** True for a cluster member (its stop leaves the cluster). */
+  public boolean clustered() {
+    return localUsers == null;
+  }
+
   public ProxyServer server() {
     return server;
   }

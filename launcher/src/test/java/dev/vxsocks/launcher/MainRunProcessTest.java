@@ -24,6 +24,7 @@ import static dev.vxsocks.launcher.ProxyFixture.USER;
 import static dev.vxsocks.launcher.SharedTargets.echo;
 import static dev.vxsocks.launcher.SharedTargets.http;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.fail;
 
 /**
@@ -46,6 +47,8 @@ class MainRunProcessTest {
         "rules:",
         "  request:",
         "    - { action: allow, to: [\"127.0.0.0/8\", \"::1/128\", \"localhost\"] }",
+        extra.contains("admin:") ? "" : "admin: { port: 0 }",
+        extra.contains("drain:") ? "" : "drain: { grace: 0s, timeout: 1s }",
         extra,
         ""));
   }
@@ -124,17 +127,16 @@ class MainRunProcessTest {
       assertThat(node.await(Pattern.compile("user=alice cmd=connect target=localhost:" + http().port() + " reply=succeeded")))
           .as(node.stderr()).isNotNull();
 
-      node.process.destroy(); // SIGTERM
-      assertThat(node.exit()).as(node.stderr()).isEqualTo(128 + 15);
+      node.process.destroy(); // SIGTERM: a drain, then exit code 0
+      assertThat(node.exit()).as(node.stderr()).isZero();
       assertThat(node.stderr()).doesNotContain(PASSWORD).doesNotContain("\tat ");
     }
   }
 
   /**
-   * On SIGTERM the shutdown hook logs "vxsocks stopping" and closing Vert.x ends the open sessions, each with its
-   * summary line (close="proxy stopping"). Both must reach stderr. Today they usually do not: java.util.logging
-   * registers its own shutdown hook (LogManager's Cleaner), which runs concurrently with ours and calls
-   * LogManager.reset(), removing every handler, so whatever is logged during shutdown is dropped.
+   * On SIGTERM the drain logs each step, and the sessions it ends at drain.timeout get their summary lines
+   * (close="drain timeout"). All must reach stderr: java.util.logging's own shutdown hook would reset its handlers
+   * and drop them if they were written from a shutdown hook.
    */
   @Test
   void sigtermLogsTheStopAndEverySessionItEnds() throws Exception {
@@ -150,12 +152,14 @@ class MainRunProcessTest {
         assertThat(held.getInputStream().read()).isEqualTo('x'); // relaying
 
         node.process.destroy(); // SIGTERM
-        assertThat(node.exit()).as(node.stderr()).isEqualTo(128 + 15);
+        assertThat(node.exit()).as(node.stderr()).isZero();
       } finally {
         Authenticator.setDefault(null);
       }
-      assertThat(node.stderr()).as("shutdown lines lost").contains("vxsocks stopping")
-          .contains("user=alice cmd=connect target=127.0.0.1:" + echo().port() + " reply=succeeded");
+      assertThat(node.stderr()).as("shutdown lines lost").contains("drain: SIGTERM: readiness is 503")
+          .contains("drain: closing 1 sessions still open (drain timeout)").contains("drain: done")
+          .contains("user=alice cmd=connect target=127.0.0.1:" + echo().port() + " reply=succeeded")
+          .contains("close=\"drain timeout\"");
     }
   }
 
@@ -211,6 +215,134 @@ class MainRunProcessTest {
       assertThat(listening).as("started despite --log-level LOUD; stderr:\n" + node.stderr()).isNull();
       assertThat(node.exit()).as(node.stderr()).isEqualTo(2);
       assertThat(node.stderr()).as(node.stderr()).startsWith("vxsocks: ").contains("--log-level");
+    }
+  }
+
+  private static final Pattern ADMIN = Pattern.compile("admin on 127\\.0\\.0\\.1:(\\d+)");
+
+  /** GET http://127.0.0.1:{@code port}{@code path} with the JDK's client: status and body. */
+  private static String get(int port, String path) throws Exception {
+    java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
+        java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + path))
+            .timeout(java.time.Duration.ofSeconds(5)).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString());
+    return r.statusCode() + " " + r.body().trim();
+  }
+
+  /** A relaying session to the echo target, by hand: greeting, RFC 1929 login, CONNECT, success reply. */
+  private static Socket session(int proxyPort) throws IOException {
+    Socket s = new Socket(LoopbackTargets.IPV4, proxyPort);
+    s.setSoTimeout(JdkSocksClientTest.TIMEOUT_MS);
+    java.io.ByteArrayOutputStream req = new java.io.ByteArrayOutputStream();
+    req.writeBytes(new byte[] {5, 1, 2, 1, (byte) USER.length()});
+    req.writeBytes(USER.getBytes(StandardCharsets.US_ASCII));
+    req.write(PASSWORD.length());
+    req.writeBytes(PASSWORD.getBytes(StandardCharsets.US_ASCII));
+    int port = echo().port();
+    req.writeBytes(new byte[] {5, 1, 0, 1, 127, 0, 0, 1, (byte) (port >> 8), (byte) port});
+    s.getOutputStream().write(req.toByteArray());
+    byte[] answer = new java.io.DataInputStream(s.getInputStream()).readNBytes(14);
+    assertThat(answer).as("method, auth status, reply").startsWith(5, 2, 1, 0, 5, 0);
+    return s;
+  }
+
+  private static void roundTrip(Socket s, char c) throws IOException {
+    s.getOutputStream().write(c);
+    assertThat(s.getInputStream().read()).isEqualTo(c);
+  }
+
+  /**
+   * The drain as a balancer sees it: readiness 503 at once while the node still accepts for drain.grace; then no
+   * new connection, while open sessions go on relaying; one that ends by itself ends normally, one still open at
+   * drain.timeout is closed with its summary line; the process exits 0, having logged every step.
+   */
+  @Test
+  void sigtermDrainsSessionsBeforeExiting() throws Exception {
+    String drain = "drain: { grace: 1500ms, timeout: 3s }";
+    try (NodeProcess node = new NodeProcess("run", "--config", config("0", "admin: { port: " + freePort() + " }\n" + drain).toString())) {
+      Matcher listening = node.await(LISTENING);
+      assertThat(listening).as("the node exited\nstderr:\n" + node.stderr()).isNotNull();
+      int port = Integer.parseInt(listening.group(1));
+      Matcher admin = node.await(ADMIN);
+      int adminPort = Integer.parseInt(admin.group(1));
+      assertThat(get(adminPort, "/health/live")).isEqualTo("200 {\"status\":\"live\"}");
+      assertThat(get(adminPort, "/health/ready")).isEqualTo("200 {\"status\":\"ready\"}");
+      assertThat(get(adminPort, "/metrics")).startsWith("404 ");
+
+      try (Socket ending = session(port); Socket held = session(port)) {
+        roundTrip(ending, 'a');
+        roundTrip(held, 'b');
+        long sigterm = System.nanoTime();
+        node.process.destroy(); // SIGTERM
+        String ready = null;
+        for (int i = 0; i < 50 && !(ready = get(adminPort, "/health/ready")).startsWith("503"); i++) {
+          Thread.sleep(20);
+        }
+        assertThat(ready).isEqualTo("503 {\"status\":\"not ready\",\"reason\":\"draining\"}");
+        assertThat(get(adminPort, "/health/live")).startsWith("200 ");
+        // Within the grace period the node still takes sessions: the balancer may not have noticed yet.
+        assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sigterm)).isLessThan(1500);
+        try (Socket late = session(port)) {
+          roundTrip(late, 'c');
+        }
+        assertThat(node.await(Pattern.compile("drain: stopped accepting; waiting up to 3s for \\d open sessions"))).as(node.stderr()).isNotNull();
+        try (Socket refused = new Socket()) {
+          assertThatThrownBy(() -> refused.connect(new InetSocketAddress(LoopbackTargets.IPV4, port), 2000))
+              .isInstanceOf(java.net.ConnectException.class);
+        }
+        // Open sessions still relay, and one that ends now ends normally.
+        roundTrip(ending, 'd');
+        roundTrip(held, 'e');
+        ending.close();
+        assertThat(node.await(Pattern.compile("reply=succeeded up=2 down=2 duration=\\d+ms close=\"completed\""))).as(node.stderr()).isNotNull();
+        // The held one is closed at drain.timeout.
+        assertThat(held.getInputStream().read()).isEqualTo(-1);
+        assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sigterm)).isGreaterThanOrEqualTo(1500 + 3000 - 200);
+        assertThat(node.exit()).as(node.stderr()).isZero();
+      }
+      assertThat(node.stderr()).contains("drain: SIGTERM: readiness is 503 from now on; still accepting for 1500ms so the"
+              + " load balancer can notice (2 sessions open)")
+          .contains("drain: closing 1 sessions still open (drain timeout)")
+          .contains("drain: stopping the node").contains("drain: done")
+          .containsPattern("up=2 down=2 duration=\\d+ms close=\"drain timeout\"");
+    }
+  }
+
+  /** A second SIGTERM cuts the drain short: the held session is closed at once, the process exits 0. */
+  @Test
+  void aSecondSigtermSkipsTheWait() throws Exception {
+    try (NodeProcess node = new NodeProcess("run", "--config", config("0", "drain: { grace: 20s, timeout: 60s }").toString())) {
+      Matcher listening = node.await(LISTENING);
+      assertThat(listening).as("the node exited\nstderr:\n" + node.stderr()).isNotNull();
+      int port = Integer.parseInt(listening.group(1));
+      try (Socket held = session(port)) {
+        roundTrip(held, 'a');
+        node.process.destroy();
+        assertThat(node.await(Pattern.compile("drain: SIGTERM: readiness is 503"))).as(node.stderr()).isNotNull();
+        long second = System.nanoTime();
+        node.process.destroy();
+        assertThat(held.getInputStream().read()).isEqualTo(-1);
+        assertThat(node.exit()).as(node.stderr()).isZero();
+        assertThat(TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - second)).isLessThan(15);
+      }
+      assertThat(node.stderr()).contains("drain: SIGTERM again: skipping the wait, closing 1 open sessions now")
+          .contains("close=\"stopped before its end (second stop request)\"").contains("drain: done");
+    }
+  }
+
+  @Test
+  void anAdminPortInUseIsOneLine() throws Exception {
+    try (ServerSocket taken = new ServerSocket(0, 1, LoopbackTargets.IPV4);
+         NodeProcess node = new NodeProcess("run", "--config", config("0", "admin: { port: " + taken.getLocalPort() + " }").toString())) {
+      assertThat(node.exit()).as(node.stderr()).isEqualTo(1);
+      assertThat(node.stderr().trim()).isEqualTo("vxsocks: cannot listen on 127.0.0.1:" + taken.getLocalPort()
+          + " (admin): address already in use");
+    }
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, LoopbackTargets.IPV4)) {
+      return s.getLocalPort();
     }
   }
 }

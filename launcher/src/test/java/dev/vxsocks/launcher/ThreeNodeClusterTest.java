@@ -89,6 +89,7 @@ class ThreeNodeClusterTest {
       cmd.addAll(JVM_FLAGS);
       cmd.add("-Dvxsocks.listen.port=" + socksPorts[i]);
       cmd.add("-Dvxsocks.cluster.port=" + hzPorts[i]);
+      cmd.add("-Dvxsocks.admin.port=0");
       cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "run", "--config",
           config.toString()));
       ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
@@ -126,6 +127,7 @@ class ThreeNodeClusterTest {
         "  host: 127.0.0.1",
         "  port: " + hzPorts[0],
         "  join-wait: 0s",
+        "drain: { grace: 0s, timeout: 1s }",
         "");
   }
 
@@ -293,9 +295,10 @@ class ThreeNodeClusterTest {
       assertThat(s).isNotNull();
       onNode2.add(s);
     }
-    nodes.get(1).destroy(); // SIGTERM: the shutdown hook closes Vert.x, which leaves the cluster
+    nodes.get(1).destroy(); // SIGTERM: a drain, which ends by leaving the cluster
     assertThat(nodes.get(1).waitFor(20, TimeUnit.SECONDS)).isTrue();
-    assertThat(log(1)).contains("vxsocks stopping: closing sessions and leaving the cluster");
+    assertThat(nodes.get(1).exitValue()).isZero();
+    assertThat(log(1)).contains("drain: stopping the node and leaving the cluster").contains("drain: done");
     // The last node has the users (partitions migrated to it) and none of the departed node's slots.
     List<Socket> onNode1 = new ArrayList<>();
     long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();

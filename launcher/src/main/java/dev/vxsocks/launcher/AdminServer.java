@@ -1,0 +1,63 @@
+package dev.vxsocks.launcher;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.json.JsonObject;
+
+/**
+ * The admin HTTP endpoint ({@code admin.host}:{@code admin.port}) that load balancers and orchestrators ask:
+ * <ul>
+ *   <li>{@code GET /health/live}: 200 while the process serves requests at all (a restart would not help otherwise);</li>
+ *   <li>{@code GET /health/ready}: 200 while the node should be given new sessions, else 503 with a one-line JSON
+ *   reason ({@link Readiness}).</li>
+ * </ul>
+ * Plain Vert.x core HTTP on the node's own Vert.x instance; nothing here touches a session.
+ */
+final class AdminServer {
+
+  static final String LIVE = "/health/live";
+  static final String READY = "/health/ready";
+
+  private AdminServer() {
+  }
+
+  /** Listens on {@code host}:{@code port} (0: a free port, for tests); the future fails if it cannot. */
+  static Future<HttpServer> start(Vertx vertx, String host, int port, Readiness readiness) {
+    return vertx.createHttpServer(new HttpServerOptions().setHost(host).setPort(port).setIdleTimeout(30))
+        .requestHandler(request -> handle(request, readiness))
+        .listen();
+  }
+
+  private static void handle(HttpServerRequest request, Readiness readiness) {
+    if (request.method() != HttpMethod.GET && request.method() != HttpMethod.HEAD) {
+      respond(request, 405, new JsonObject().put("status", "method not allowed"));
+      return;
+    }
+    switch (request.path()) {
+      case LIVE:
+        respond(request, 200, new JsonObject().put("status", "live"));
+        break;
+      case READY:
+        readiness.notReadyReason().onComplete(ar -> {
+          String reason = ar.succeeded() ? ar.result() : "readiness check failed: " + ar.cause().getMessage();
+          respond(request, reason == null ? 200 : 503, reason == null ? new JsonObject().put("status", "ready")
+              : new JsonObject().put("status", "not ready").put("reason", reason));
+        });
+        break;
+      default:
+        respond(request, 404, new JsonObject().put("status", "not found")
+            .put("paths", LIVE + " " + READY));
+    }
+  }
+
+  private static void respond(HttpServerRequest request, int status, JsonObject body) {
+    request.response().setStatusCode(status)
+        .putHeader("content-type", "application/json")
+        .putHeader("cache-control", "no-store")
+        .end(body.encode() + "\n");
+  }
+}
