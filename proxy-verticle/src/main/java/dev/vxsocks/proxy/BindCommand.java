@@ -32,6 +32,8 @@ final class BindCommand {
   /** The only peer address accepted, or null for any (DST.ADDR all zeros). */
   private final InetAddress expectedPeer;
   private NetServer listener;
+  /** The port of bind.ports this session holds (given back on release); 0 when the OS chose it. */
+  private int heldPort;
   private long deadline = -1;
   private boolean accepted;
   private int refusedPeers;
@@ -70,7 +72,7 @@ final class BindCommand {
   }
 
   private Future<NetServer> listen() {
-    return NodeEndpoint.listen(settings.ports(), "bind.ports", this::listenOn);
+    return NodeEndpoint.listen(settings.ports(), "bind.ports", session.verticle().bindPorts(), this::listenOn);
   }
 
   private Future<NetServer> listenOn(int port) {
@@ -78,7 +80,7 @@ final class BindCommand {
         .setHost(bindHost()).setPort(port).setTcpNoDelay(true).setAcceptBacklog(4));
     server.connectHandler(this::onPeer);
     listener = server;
-    return server.listen().recover(err -> {
+    return server.listen().onSuccess(s -> heldPort = port).recover(err -> {
       listener = null;
       server.close();
       return Future.failedFuture(err);
@@ -121,15 +123,15 @@ final class BindCommand {
     }
   }
 
-  private void closeListener() {
-    if (listener != null) {
-      listener.close();
-      listener = null;
-    }
-  }
-
   private void release() {
     cancelDeadline();
-    closeListener();
+    Future<Void> closed = listener == null ? Future.succeededFuture() : listener.close();
+    listener = null;
+    int port = heldPort;
+    heldPort = 0;
+    if (port != 0) {
+      // Only once the socket is closed: the next session given this port must be able to bind it.
+      closed.onComplete(v -> session.verticle().bindPorts().give(port));
+    }
   }
 }

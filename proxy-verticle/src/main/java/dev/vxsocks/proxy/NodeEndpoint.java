@@ -5,9 +5,7 @@ import dev.vxsocks.config.PortRange;
 import io.vertx.core.Future;
 import io.vertx.core.net.NetSocket;
 
-import java.net.BindException;
 import java.net.InetAddress;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.IntFunction;
 
 /**
@@ -39,21 +37,32 @@ final class NodeEndpoint {
   }
 
   /**
-   * Opens a socket with {@code listenOn(port)} on a port of {@code range}: the OS's choice for 0, else random ports of
-   * the range until one is free (a bounded number of tries).
+   * Opens a socket with {@code listenOn(port)}: on the OS's choice for a range of 0, else on a port {@code ports}
+   * hands out, trying another one when the OS refuses it (another program has it), a bounded number of times. On
+   * success the port stays held: the caller gives it back when the socket closes. Fails with
+   * {@link NoFreePortException} when no port could be had.
    */
-  static <T> Future<T> listen(PortRange range, String setting, IntFunction<Future<T>> listenOn) {
+  static <T> Future<T> listen(PortRange range, String setting, PortAllocator ports, IntFunction<Future<T>> listenOn) {
     if (range.low() == 0 && range.high() == 0) {
       return listenOn.apply(0);
     }
-    return listenFrom(range, setting, listenOn, 0);
+    return listenFrom(range, setting, ports, listenOn, 0);
   }
 
-  private static <T> Future<T> listenFrom(PortRange range, String setting, IntFunction<Future<T>> listenOn, int attempt) {
+  private static <T> Future<T> listenFrom(PortRange range, String setting, PortAllocator ports,
+                                          IntFunction<Future<T>> listenOn, int attempt) {
+    int port = ports.take(range);
+    if (port < 0) {
+      return Future.failedFuture(new NoFreePortException("every port of " + setting + " " + range
+          + " is held by another session"));
+    }
     int span = range.high() - range.low() + 1;
-    int port = range.low() + ThreadLocalRandom.current().nextInt(span);
-    return listenOn.apply(port).recover(err -> attempt + 1 < Math.min(PORT_ATTEMPTS, span * 2)
-        ? listenFrom(range, setting, listenOn, attempt + 1)
-        : Future.failedFuture(new BindException("no free port in " + setting + " " + range + ": " + err.getMessage())));
+    return listenOn.apply(port).recover(err -> {
+      ports.give(port);
+      return attempt + 1 < Math.min(PORT_ATTEMPTS, span)
+          ? listenFrom(range, setting, ports, listenOn, attempt + 1)
+          : Future.failedFuture(new NoFreePortException("no free port in " + setting + " " + range
+              + " (the last one tried: " + err.getMessage() + ")"));
+    });
   }
 }

@@ -49,9 +49,11 @@ public final class ProxyServer {
     // Loads the direct write path now, so a Vert.x without it is reported at start-up, not at the first session.
     DirectWrites.available();
     ProxyStats stats = new ProxyStats();
+    PortAllocator bindPorts = new PortAllocator();
+    PortAllocator udpPorts = new PortAllocator();
     List<Socks5ProxyVerticle> started = new ArrayList<>();
     return vertx.deployVerticle(() -> {
-      Socks5ProxyVerticle v = new Socks5ProxyVerticle(deployed, stats);
+      Socks5ProxyVerticle v = new Socks5ProxyVerticle(deployed, stats, bindPorts, udpPorts);
       synchronized (started) {
         started.add(v);
       }

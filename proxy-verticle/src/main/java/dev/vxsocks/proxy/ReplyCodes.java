@@ -29,6 +29,10 @@ public final class ReplyCodes {
     if (failure instanceof RequestDeniedException) {
       return ReplyCode.NOT_ALLOWED;
     }
+    if (failure instanceof NoFreePortException) {
+      // The node is short of ports: nothing the client or the destination did.
+      return ReplyCode.GENERAL_FAILURE;
+    }
     if (failure instanceof AuthUnavailableException) {
       // Infrastructure failure, not a denial: 0x01 tells a client behind a balancer that trying again may work.
       return ReplyCode.GENERAL_FAILURE;

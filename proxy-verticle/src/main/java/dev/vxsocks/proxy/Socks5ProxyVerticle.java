@@ -45,6 +45,8 @@ public final class Socks5ProxyVerticle extends VerticleBase {
   /** Replaced whole by {@link #apply}; each session keeps the one it started with. */
   private volatile ProxyConfig config;
   private final ProxyStats stats;
+  private final PortAllocator bindPorts;
+  private final PortAllocator udpPorts;
   private final Set<Socks5Session> sessions = new HashSet<>();
   private final Map<String, CachedVerdict> clientVerdicts = new HashMap<>();
   private AuthClient auth;
@@ -55,9 +57,12 @@ public final class Socks5ProxyVerticle extends VerticleBase {
   /** The listening address, when it is a literal (it never changes: {@link #apply} keeps {@code listen}). */
   private InetAddress listenAddress;
 
-  public Socks5ProxyVerticle(ProxyConfig config, ProxyStats stats) {
+  /** {@code bindPorts} and {@code udpPorts} are the node's: every instance hands out ports from the same ones. */
+  public Socks5ProxyVerticle(ProxyConfig config, ProxyStats stats, PortAllocator bindPorts, PortAllocator udpPorts) {
     this.config = config;
     this.stats = stats;
+    this.bindPorts = bindPorts;
+    this.udpPorts = udpPorts;
   }
 
   @Override
@@ -222,6 +227,14 @@ public final class Socks5ProxyVerticle extends VerticleBase {
 
   ProxyStats stats() {
     return stats;
+  }
+
+  PortAllocator bindPorts() {
+    return bindPorts;
+  }
+
+  PortAllocator udpPorts() {
+    return udpPorts;
   }
 
   AuthClient auth() {

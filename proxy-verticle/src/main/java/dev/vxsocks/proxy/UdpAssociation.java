@@ -59,6 +59,8 @@ final class UdpAssociation {
   private String lease;
   private InetAddress clientUdpIp;
   private int clientUdpPort = -1;
+  /** The port of udp.ports this association holds (given back on release); 0 when the OS chose it. */
+  private int heldPort;
   private long lastActivityNanos = System.nanoTime();
   private long datagramsUp;
   private long datagramsDown;
@@ -89,7 +91,6 @@ final class UdpAssociation {
           return listen();
         });
     session.afterSetup(setup, this::release, socket -> {
-      clientSide = socket;
       clientSide.handler(this::fromClient);
       InetAddress advertised = NodeEndpoint.advertised(settings.advertise(), bindHost(), session.socket());
       int port = clientSide.localAddress().port();
@@ -114,7 +115,12 @@ final class UdpAssociation {
   }
 
   private Future<DatagramSocket> listen() {
-    return NodeEndpoint.listen(settings.ports(), "udp.ports", port -> listenOn(bindHost(), port));
+    return NodeEndpoint.listen(settings.ports(), "udp.ports", session.verticle().udpPorts(), port -> listenOn(bindHost(), port))
+        .onSuccess(socket -> {
+          // Recorded at once, not when the reply goes out: a session that ended meanwhile releases it.
+          clientSide = socket;
+          heldPort = settings.ports().low() == 0 && settings.ports().high() == 0 ? 0 : socket.localAddress().port();
+        });
   }
 
   private Future<DatagramSocket> listenOn(String host, int port) {
@@ -270,8 +276,12 @@ final class UdpAssociation {
   }
 
   private void release() {
-    if (clientSide != null) {
-      clientSide.close();
+    Future<Void> closed = clientSide == null ? Future.succeededFuture() : clientSide.close();
+    int port = heldPort;
+    heldPort = 0;
+    if (port != 0) {
+      // Only once the socket is closed: the next association given this port must be able to bind it.
+      closed.onComplete(v -> session.verticle().udpPorts().give(port));
     }
     for (Future<DatagramSocket> out : Arrays.asList(outbound4, outbound6)) {
       if (out != null) {

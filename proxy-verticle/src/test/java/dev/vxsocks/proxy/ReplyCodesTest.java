@@ -39,6 +39,11 @@ class ReplyCodesTest {
   }
 
   @Test
+  void noFreePortInTheRangeIsAGeneralFailure() {
+    assertThat(ReplyCodes.of(new NoFreePortException("every port of bind.ports 40100 is held"))).isEqualTo(ReplyCode.GENERAL_FAILURE);
+  }
+
+  @Test
   void connectTimeoutIsHostUnreachableNotRefused() {
     // A subclass of ConnectException: it must not fall into the "refused" branch.
     assertThat(new ConnectTimeoutException("t")).isInstanceOf(ConnectException.class);
