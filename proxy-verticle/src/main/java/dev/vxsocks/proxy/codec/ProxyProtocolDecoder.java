@@ -12,7 +12,7 @@ import java.nio.charset.StandardCharsets;
  * balancer puts in front of a connection, and hands over the header and the bytes behind it (the SOCKS5 greeting).
  *
  * <p>It is ours rather than Vert.x's {@code setUseProxyProtocol} because that applies to every connection of a server:
- * the session runs this decoder only when the real peer is a trusted balancer, and then a header is mandatory (§2:
+ * the caller runs this decoder only when the real peer is a trusted balancer, and then a header is mandatory (§2:
  * the receiver must not guess whether one is present). Anything that cannot be the start of a header is rejected at
  * the first byte that proves it, so a direct client on a balancer's address fails at once instead of waiting.
  *
@@ -20,6 +20,10 @@ import java.nio.charset.StandardCharsets;
  * and the 12 or 36 address bytes it parses. Other v2 bytes (a LOCAL or AF_UNIX address block, TLVs) are counted off,
  * never stored. Results go to the {@link Listener} as values, at the end of the {@link #feed} that completed them;
  * nothing is thrown for any input. Not thread-safe: one per connection, on its event loop.
+ *
+ * <p>Longer than our other classes for a reason: two wire formats share the byte-at-a-time state machine and its one
+ * bounded buffer, and v1 needs strict address-literal parsers of its own ({@code InetAddress.getByName} would resolve
+ * a name sent by the balancer).
  */
 public final class ProxyProtocolDecoder {
 
@@ -158,7 +162,8 @@ public final class ProxyProtocolDecoder {
     if (state != State.DONE) {
       return;
     }
-    // Decided in this feed. Report after the loop so that a listener feeding us again finds us DONE.
+    // Decided in this feed. Reported after the loop: i is then the first byte after the header, and a listener that
+    // feeds us again from its callback finds us DONE.
     count = 0;
     if (error != null) {
       String reason = error;
