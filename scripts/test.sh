@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the project: `./scripts/test.sh` (extra arguments go to Maven, e.g. -pl proxy-verticle).
 # The end-to-end tests drive clients nobody on this team wrote; this installs them from Debian when missing:
-# curl, ncat, python3-socks (PySocks, imported by Debian's /usr/bin/python3) and dante-client (socksify, with gcc).
+# curl, ncat, python3-socks (PySocks, imported by Debian's /usr/bin/python3), dante-client (socksify, with gcc) and
+# haproxy (HaproxyClusterTest runs docs/deploy/haproxy.cfg in front of three nodes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,7 @@ command -v ncat >/dev/null 2>&1 || missing+=(ncat)
 { [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import socks' >/dev/null 2>&1; } || missing+=(python3 python3-socks)
 command -v socksify >/dev/null 2>&1 || missing+=(dante-client)   # Dante's SOCKS client library: the BIND test
 command -v gcc >/dev/null 2>&1 || missing+=(gcc)                 # builds the plain TCP server it socksifies
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)  # the balancer in front of a cluster
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: installing ${missing[*]} (Debian packages the end-to-end tests use)"
   sudo=""
