@@ -53,7 +53,8 @@ class ThreeNodeClusterTest {
   private static final String ALICE_PW = "alice-pw";
   private static final String BOB_PW = "bob-pw";
   private static final Path DIR = Path.of("target", "three-node-test");
-  private static final List<String> JVM_FLAGS = List.of("-Xss512k", "-Xmx256m", "-XX:+UseSerialGC",
+  /** JVM options of a node process started with the test class path (what the jar's manifest gives, small heap). */
+  static final List<String> JVM_FLAGS = List.of("-Xss512k", "-Xmx256m", "-XX:+UseSerialGC",
       "-XX:TieredStopAtLevel=1", "--add-opens", "java.base/java.lang=ALL-UNNAMED", "--add-opens",
       "java.base/java.nio=ALL-UNNAMED", "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "--add-opens",
       "java.management/sun.management=ALL-UNNAMED", "--add-opens", "jdk.management/com.sun.management.internal=ALL-UNNAMED",
@@ -340,7 +341,7 @@ class ThreeNodeClusterTest {
     }).listen(0, "127.0.0.1").await(10, TimeUnit.SECONDS);
   }
 
-  private static int freePort() throws IOException {
+  static int freePort() throws IOException {
     try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       return s.getLocalPort();
     }
@@ -354,7 +355,8 @@ class ThreeNodeClusterTest {
     }
   }
 
-  private static void poll(Duration within, BooleanSupplier condition) throws InterruptedException {
+  /** Polls {@code condition} every 100 ms; an AssertionError when it is still false after {@code within}. */
+  static void poll(Duration within, BooleanSupplier condition) throws InterruptedException {
     long deadline = System.nanoTime() + within.toNanos();
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() - deadline > 0) {
