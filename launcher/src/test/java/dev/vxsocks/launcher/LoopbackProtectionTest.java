@@ -17,7 +17,7 @@ import static dev.vxsocks.launcher.SharedTargets.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * DESIGN.md §9: with rules that allow "everything" ({@code 0.0.0.0/0}, {@code ::/0}, {@code *}) but name no loopback
+ * README, "Rules" (safe default): with rules that allow "everything" ({@code 0.0.0.0/0}, {@code ::/0}, {@code *}) but name no loopback
  * block, curl must not reach a service on this machine, whatever spelling of loopback it uses. Every case is reply 2.
  * The HTTP target is up on 127.0.0.1 and [::1], so a case that got through would fetch a page.
  */

@@ -117,7 +117,7 @@ final class LoopbackTargets {
     enum Mode {
       /** Sends back every byte as it arrives; closes after the client's FIN. */
       ECHO,
-      /** Reads until the client's FIN, then answers with {@link #answerAfterEof} and closes (DESIGN.md §4). */
+      /** Reads until the client's FIN, then answers with {@link #answerAfterEof} and closes. */
       ANSWER_AFTER_EOF,
       /** Reads until the client's FIN, then neither answers nor closes until the target is closed (or 30 s). */
       HOLD_AFTER_EOF

@@ -22,7 +22,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * Nmap's ncat through the proxy. By default ncat half-closes: at EOF on its stdin it shuts down the write side of
  * the connection and keeps reading until the server closes (its {@code --no-shutdown} turns that off). So every
- * case here relays a client FIN, and the target answers only after it (DESIGN.md §4).
+ * case here relays a client FIN, and the target answers only after it.
  */
 class NcatClientTest extends TwoNodeClientTest {
 

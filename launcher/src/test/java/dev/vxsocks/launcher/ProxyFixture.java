@@ -24,7 +24,7 @@ import java.util.logging.Logger;
 
 /**
  * A proxy node for end-to-end tests: loopback only, port 0, one user, request rules that name loopback explicitly
- * (DESIGN.md §9 refuses loopback destinations otherwise). Also records the proxy's log lines so that a failing
+ * (the safe default refuses loopback destinations otherwise: README, "Rules"). Also records the proxy's log lines so that a failing
  * assertion can show what the proxy said.
  */
 final class ProxyFixture {

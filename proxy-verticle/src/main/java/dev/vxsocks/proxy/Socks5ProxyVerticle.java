@@ -50,7 +50,7 @@ public final class Socks5ProxyVerticle extends VerticleBase {
   private final Set<Socks5Session> sessions = new HashSet<>();
   private final Map<String, CachedVerdict> clientVerdicts = new HashMap<>();
   private AuthClient auth;
-  /** Kept in a field: an unreachable NetClient is closed by a Cleaner, killing its connections (DESIGN.md §10). */
+  /** Kept in a field: an unreachable NetClient is closed by a Cleaner, killing its connections. */
   private NetClient connector;
   private NetServer server;
   private long sweepTimer = -1;

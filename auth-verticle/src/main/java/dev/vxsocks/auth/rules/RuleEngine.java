@@ -16,7 +16,7 @@ import java.util.List;
  * Where every rule is evaluated. Both rule lists are ordered and the first match wins; an empty list allows
  * everything, a non-empty one denies what no rule matched.
  *
- * <p>Safe default (DESIGN.md §9): loopback, link-local and unspecified destinations, which reach this machine or
+ * <p>Safe default (README, "Rules"): loopback, link-local and unspecified destinations, which reach this machine or
  * its cloud metadata service, are refused unless the deciding rule names them explicitly: an address block other
  * than {@code 0.0.0.0/0} / {@code ::/0} that holds the address, or an exact host name. (Requests to the proxy's own
  * listening port are refused before the rules, by the connection verticle, which knows the port it bound.)

@@ -21,7 +21,7 @@ import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
  * <p>It declares the structures Vert.x 5's own {@code default-cluster.xml} (vertx-hazelcast 5.0.10) declares — the
  * {@code __vertx.subs} multimap (SET values) and the {@code __vertx.haInfo} and {@code __vertx.nodeInfo} maps, each
  * with one backup — plus ours ({@link #SESSIONS_MAP}, {@link #USERS_MAP}, {@link #CONFIG_MAP}), also with one backup
- * so a crashed member's data survives (DESIGN.md §6).
+ * so a crashed member's data survives (README, "Running a cluster").
  */
 public final class HazelcastSetup {
 

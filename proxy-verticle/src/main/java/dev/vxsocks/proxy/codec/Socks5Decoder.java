@@ -95,7 +95,7 @@ public final class Socks5Decoder {
     Buffer[] out = {Buffer.buffer()};
     if (held > 0) {
       // RecordParser offers no way to read what it buffers; a record of exactly the held size makes it hand
-      // everything over synchronously and in order (DESIGN.md §3).
+      // everything over synchronously and in order.
       parser.handler(b -> out[0] = b);
       parser.fixedSizeMode((int) held);
       parser.resume();

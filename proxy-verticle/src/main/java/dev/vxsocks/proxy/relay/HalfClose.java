@@ -20,7 +20,7 @@ import java.io.IOException;
  * Vert.x's internal API; this one because the public API cannot: when a peer shuts down its write side, Netty closes
  * the whole channel unless {@link ChannelOption#ALLOW_HALF_CLOSURE} is set, and Vert.x passes the resulting
  * {@link ChannelInputShutdownEvent} past the socket's paused inbound queue, so it could overtake data still held
- * there (DESIGN.md §4).
+ * there.
  *
  * <p>{@link #enable} therefore makes Netty keep the channel open and turns the event into an empty buffer that
  * travels through Vert.x's queue in order with the data: a zero-length buffer from the socket's handler means "the
