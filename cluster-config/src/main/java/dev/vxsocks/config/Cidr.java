@@ -1,6 +1,7 @@
 package dev.vxsocks.config;
 
 import java.net.InetAddress;
+import java.util.List;
 
 /** An address block such as {@code 127.0.0.0/8} or {@code ::1/128}; a bare address is a block of one. */
 public final class Cidr {
@@ -60,6 +61,16 @@ public final class Cidr {
     }
     int mask = (0xFF << (8 - rest)) & 0xFF;
     return (a[full] & mask) == (network[full] & mask);
+  }
+
+  /** True when one of {@code blocks} holds {@code address}. */
+  public static boolean anyContains(List<Cidr> blocks, InetAddress address) {
+    for (Cidr c : blocks) {
+      if (c.contains(address)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** A block that covers every address of its family ({@code 0.0.0.0/0}, {@code ::/0}). */

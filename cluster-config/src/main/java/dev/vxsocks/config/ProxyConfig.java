@@ -39,12 +39,7 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
 
     /** True when a connection from {@code peer} must begin with a PROXY protocol header. */
     public boolean trustsProxyHeaderFrom(InetAddress peer) {
-      for (Cidr c : proxyProtocolFrom) {
-        if (c.contains(peer)) {
-          return true;
-        }
-      }
-      return false;
+      return Cidr.anyContains(proxyProtocolFrom, peer);
     }
   }
 

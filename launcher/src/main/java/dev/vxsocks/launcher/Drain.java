@@ -36,6 +36,8 @@ final class Drain {
   private final ProxyConfig.Drain settings;
   private final AtomicInteger requests = new AtomicInteger();
   private final CountDownLatch skip = new CountDownLatch(1);
+  /** Why the wait was skipped: the close reason of the sessions it cuts short. */
+  private volatile String skipReason = "stopped before its end (second stop request)";
   private final CompletableFuture<Void> done = new CompletableFuture<>();
 
   Drain(Node node, Readiness readiness, ProxyConfig.Drain settings) {
@@ -55,6 +57,16 @@ final class Drain {
       LOG.info("drain: " + why + " again: skipping the wait, closing " + open() + " open sessions now");
       skip.countDown();
     }
+  }
+
+  /**
+   * A stop that cannot wait (the JVM is already exiting some other way): no grace and no wait for sessions, which
+   * are closed at once with {@code why} in their reason.
+   */
+  void requestNow(String why) {
+    skipReason = "stopped before its end (" + why + ")";
+    skip.countDown();
+    request(why);
   }
 
   /** Completes when the node has stopped. */
@@ -78,7 +90,7 @@ final class Drain {
       }
       int left = open();
       if (left > 0) {
-        String reason = skipped ? "stopped before its end (second stop request)" : "drain timeout";
+        String reason = skipped ? skipReason : "drain timeout";
         LOG.info("drain: closing " + left + " sessions still open (" + reason + ")");
         node.server().closeSessions(reason).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
       } else {

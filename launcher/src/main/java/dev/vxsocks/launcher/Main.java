@@ -165,8 +165,7 @@ public final class Main {
       });
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
         // Any other way out of the JVM (SIGHUP, or signals we could not take over): no grace, sessions closed now.
-        drain.request("shutdown");
-        drain.request("shutdown");
+        drain.requestNow("JVM shutdown");
         try {
           drain.done().get(20, TimeUnit.SECONDS);
         } catch (Exception ignored) {

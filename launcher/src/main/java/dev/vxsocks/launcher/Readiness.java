@@ -36,10 +36,6 @@ final class Readiness {
     draining = true;
   }
 
-  boolean isDraining() {
-    return draining;
-  }
-
   /** Null when ready, else why not (one short phrase). */
   Future<String> notReadyReason() {
     if (draining) {

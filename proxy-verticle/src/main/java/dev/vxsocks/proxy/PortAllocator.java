@@ -40,9 +40,4 @@ final class PortAllocator {
   void give(int port) {
     held.remove(port);
   }
-
-  /** How many ports are held now. */
-  int held() {
-    return held.size();
-  }
 }

@@ -41,7 +41,7 @@ public final class RuleEngine {
       return Verdict.allow("no client rules");
     }
     for (ClientRule rule : clientRules) {
-      if (anyContains(rule.from(), ip)) {
+      if (Cidr.anyContains(rule.from(), ip)) {
         return rule.allow() ? Verdict.allow(rule.where()) : Verdict.deny(Verdict.DENIED, rule.where());
       }
     }
@@ -71,7 +71,7 @@ public final class RuleEngine {
   }
 
   private static boolean matches(RequestRule rule, AuthorizeRequest request, InetAddress client, InetAddress address, String host) {
-    if (!rule.from().isEmpty() && !anyContains(rule.from(), client)) {
+    if (!rule.from().isEmpty() && !Cidr.anyContains(rule.from(), client)) {
       return false;
     }
     if (!rule.users().isEmpty() && (request.user() == null || !rule.users().contains(request.user()))) {
@@ -90,7 +90,7 @@ public final class RuleEngine {
       // No particular destination (BIND from any peer, a UDP association): only a rule open to every destination.
       return rule.toAddresses().stream().anyMatch(Cidr::isEverything) || rule.toHosts().stream().anyMatch(HostPattern::isAny);
     }
-    boolean byAddress = address != null && anyContains(rule.toAddresses(), address);
+    boolean byAddress = address != null && Cidr.anyContains(rule.toAddresses(), address);
     boolean byHost = host != null && rule.toHosts().stream().anyMatch(h -> h.matches(host));
     return byAddress || byHost;
   }
@@ -113,14 +113,5 @@ public final class RuleEngine {
   static boolean isProtected(InetAddress a) {
     return a.isLoopbackAddress() || a.isLinkLocalAddress() || a.isAnyLocalAddress() || a.isMulticastAddress()
         || a.equals(AWS_METADATA_V6);
-  }
-
-  private static boolean anyContains(List<Cidr> blocks, InetAddress ip) {
-    for (Cidr c : blocks) {
-      if (c.contains(ip)) {
-        return true;
-      }
-    }
-    return false;
   }
 }
