@@ -6,7 +6,7 @@ import dev.vxsocks.config.IpLiterals;
 import dev.vxsocks.config.PasswordHash;
 import dev.vxsocks.config.ProxyConfig;
 import dev.vxsocks.config.cluster.HazelcastSetup;
-import dev.vxsocks.proxy.SocketTransport;
+import dev.vxsocks.proxy.transport.SocketTransport;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;

@@ -1,7 +1,7 @@
 package dev.vxsocks.launcher;
 
-import dev.vxsocks.proxy.relay.HalfClose;
-import dev.vxsocks.proxy.relay.ZeroCopy;
+import dev.vxsocks.proxy.transport.HalfClose;
+import dev.vxsocks.proxy.transport.ZeroCopy;
 import io.netty.channel.socket.DuplexChannel;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;

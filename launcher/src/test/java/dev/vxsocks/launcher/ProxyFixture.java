@@ -2,7 +2,7 @@ package dev.vxsocks.launcher;
 
 import dev.vxsocks.config.PasswordHash;
 import dev.vxsocks.config.ProxyConfig;
-import dev.vxsocks.proxy.SocketTransport;
+import dev.vxsocks.proxy.transport.SocketTransport;
 import io.netty.channel.Channel;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;

@@ -17,7 +17,7 @@ import java.util.concurrent.TimeUnit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The node's transport (dev.vxsocks.proxy.SocketTransport) skips socket options that are no-ops; these are the
+ * The node's transport (dev.vxsocks.proxy.transport.SocketTransport) skips socket options that are no-ops; these are the
  * options the sockets then really have, read back from the kernel: what was configured holds, defaults stay defaults.
  */
 class SocketTransportTest {

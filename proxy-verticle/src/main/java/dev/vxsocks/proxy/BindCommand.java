@@ -6,7 +6,7 @@ import dev.vxsocks.proxy.codec.AddressType;
 import dev.vxsocks.proxy.codec.ReplyCode;
 import dev.vxsocks.proxy.codec.Socks5CommandRequest;
 import dev.vxsocks.proxy.codec.Socks5Encoder;
-import dev.vxsocks.proxy.relay.ZeroCopy;
+import dev.vxsocks.proxy.transport.ZeroCopy;
 import io.netty.channel.ConnectTimeoutException;
 import io.vertx.core.Future;
 import io.vertx.core.net.NetServer;

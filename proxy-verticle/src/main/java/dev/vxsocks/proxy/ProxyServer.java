@@ -1,7 +1,7 @@
 package dev.vxsocks.proxy;
 
 import dev.vxsocks.config.ProxyConfig;
-import dev.vxsocks.proxy.relay.DirectWrites;
+import dev.vxsocks.proxy.transport.DirectWrites;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;

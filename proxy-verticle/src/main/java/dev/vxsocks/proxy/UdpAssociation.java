@@ -8,7 +8,7 @@ import dev.vxsocks.proxy.codec.ReplyCode;
 import dev.vxsocks.proxy.codec.Socks5CommandRequest;
 import dev.vxsocks.proxy.codec.Socks5Encoder;
 import dev.vxsocks.proxy.codec.Socks5UdpPacket;
-import dev.vxsocks.proxy.relay.ZeroCopy;
+import dev.vxsocks.proxy.transport.ZeroCopy;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.datagram.DatagramPacket;

@@ -1,5 +1,7 @@
 package dev.vxsocks.proxy.relay;
 
+import dev.vxsocks.proxy.transport.HalfClose;
+import dev.vxsocks.proxy.transport.ZeroCopy;
 import io.netty.buffer.ByteBuf;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;

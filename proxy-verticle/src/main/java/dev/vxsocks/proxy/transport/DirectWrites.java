@@ -1,4 +1,4 @@
-package dev.vxsocks.proxy.relay;
+package dev.vxsocks.proxy.transport;
 
 import io.vertx.core.net.NetSocket;
 import io.vertx.core.net.impl.VertxConnection;

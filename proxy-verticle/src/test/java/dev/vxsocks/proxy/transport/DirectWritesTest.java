@@ -1,4 +1,4 @@
-package dev.vxsocks.proxy.relay;
+package dev.vxsocks.proxy.transport;
 
 import io.netty.channel.Channel;
 import io.vertx.core.Vertx;

@@ -1,4 +1,4 @@
-package dev.vxsocks.proxy;
+package dev.vxsocks.proxy.transport;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;

@@ -1,4 +1,4 @@
-package dev.vxsocks.proxy.relay;
+package dev.vxsocks.proxy.transport;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.util.ReferenceCountUtil;
@@ -70,7 +70,7 @@ public final class ZeroCopy {
     return ((NetSocketInternal) socket).writeMessage(data);
   }
 
-  /** Stops reading from {@code socket} until a {@link Relay} resumes it; what arrives meanwhile waits for the relay. */
+  /** Stops reading from {@code socket} until a {@link dev.vxsocks.proxy.relay.Relay} resumes it; what arrives meanwhile waits for the relay. */
   public static void hold(NetSocket socket) {
     ((NetSocketInternal) socket).messageHandler(msg -> {
       // Not reached: a paused connection queues what it reads. Should it happen, dropping silently would lose data.
