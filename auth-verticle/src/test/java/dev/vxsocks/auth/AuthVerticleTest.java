@@ -1,5 +1,6 @@
 package dev.vxsocks.auth;
 
+import dev.vxsocks.config.CommandName;
 import dev.vxsocks.auth.api.AuthAddresses;
 import dev.vxsocks.auth.api.AuthClient;
 import dev.vxsocks.auth.api.AuthUnavailableException;
@@ -168,24 +169,24 @@ class AuthVerticleTest {
   @Test
   void authorizeAllowAndDeny(VertxTestContext ctx) {
     Checkpoint answers = ctx.checkpoint(4);
-    client.authorize(new AuthorizeRequest("alice", "127.0.0.1", "connect", "www.example.com", "93.184.216.34", 443))
+    client.authorize(new AuthorizeRequest("alice", "127.0.0.1", CommandName.CONNECT, "www.example.com", "93.184.216.34", 443))
         .onComplete(ctx.succeeding(v -> ctx.verify(() -> {
           ok(v, "rules.request[1]");
           answers.flag();
         })));
-    client.authorize(new AuthorizeRequest("alice", "127.0.0.1", "connect", null, "10.1.2.3", 22))
+    client.authorize(new AuthorizeRequest("alice", "127.0.0.1", CommandName.CONNECT, null, "10.1.2.3", 22))
         .onComplete(ctx.succeeding(v -> ctx.verify(() -> {
           refused(v, Verdict.DENIED);
           assertThat(v.detail()).isEqualTo("rules.request[0]");
           answers.flag();
         })));
-    client.authorize(new AuthorizeRequest(null, "127.0.0.1", "connect", "www.example.com", "93.184.216.34", 443))
+    client.authorize(new AuthorizeRequest(null, "127.0.0.1", CommandName.CONNECT, "www.example.com", "93.184.216.34", 443))
         .onComplete(ctx.succeeding(v -> ctx.verify(() -> {
           refused(v, Verdict.DENIED);
           assertThat(v.detail()).isEqualTo("no request rule matched");
           answers.flag();
         })));
-    client.authorize(new AuthorizeRequest("alice", "127.0.0.1", "connect", "www.example.com", "127.0.0.1", 443))
+    client.authorize(new AuthorizeRequest("alice", "127.0.0.1", CommandName.CONNECT, "www.example.com", "127.0.0.1", 443))
         .onComplete(ctx.succeeding(v -> ctx.verify(() -> {
           refused(v, Verdict.DENIED);
           answers.flag();
@@ -211,7 +212,7 @@ class AuthVerticleTest {
 
   @Test
   void applyChangesTheNextAnswer(VertxTestContext ctx) {
-    AuthorizeRequest req = new AuthorizeRequest(null, "127.0.0.1", "connect", null, "93.184.216.34", 443);
+    AuthorizeRequest req = new AuthorizeRequest(null, "127.0.0.1", CommandName.CONNECT, null, "93.184.216.34", 443);
     client.authorize(req)
         .compose(before -> {
           ctx.verify(() -> refused(before, Verdict.DENIED));
@@ -229,8 +230,8 @@ class AuthVerticleTest {
 
   @Test
   void authorizeAndOpenTakesTheSlotOnlyWhenTheRulesAllow(VertxTestContext ctx) {
-    AuthorizeRequest allowed = new AuthorizeRequest("alice", "127.0.0.1", "connect", "www.example.com", "93.184.216.34", 443);
-    AuthorizeRequest denied = new AuthorizeRequest("alice", "127.0.0.1", "connect", null, "10.1.2.3", 22);
+    AuthorizeRequest allowed = new AuthorizeRequest("alice", "127.0.0.1", CommandName.CONNECT, "www.example.com", "93.184.216.34", 443);
+    AuthorizeRequest denied = new AuthorizeRequest("alice", "127.0.0.1", CommandName.CONNECT, null, "10.1.2.3", 22);
     client.authorizeAndOpen(denied)
         .compose(first -> {
           ctx.verify(() -> {
@@ -316,7 +317,7 @@ class AuthVerticleTest {
     java.util.List<Future<Verdict>> asked = java.util.List.of(
         lonely.checkClient("127.0.0.1"),
         lonely.authenticate("alice", "wonderland", "127.0.0.1"),
-        lonely.authorize(new AuthorizeRequest("alice", "127.0.0.1", "connect", null, "93.184.216.34", 443)),
+        lonely.authorize(new AuthorizeRequest("alice", "127.0.0.1", CommandName.CONNECT, null, "93.184.216.34", 443)),
         lonely.openSession("alice", "127.0.0.1"));
     Future.join(asked).onComplete(all -> {
       empty.close();
@@ -339,7 +340,7 @@ class AuthVerticleTest {
     // A consumer that never answers.
     other.eventBus().localConsumer(AuthAddresses.AUTHORIZE, m -> { });
     new AuthClient(other, Duration.ofMillis(300))
-        .authorize(new AuthorizeRequest(null, "127.0.0.1", "connect", null, "93.184.216.34", 443))
+        .authorize(new AuthorizeRequest(null, "127.0.0.1", CommandName.CONNECT, null, "93.184.216.34", 443))
         .onComplete(ctx.failing(err -> ctx.verify(() -> {
           assertThat(err).isInstanceOf(AuthUnavailableException.class);
           assertThat(((ReplyException) err.getCause()).failureType()).isEqualTo(ReplyFailure.TIMEOUT);

@@ -9,7 +9,6 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -21,12 +20,6 @@ import java.util.Set;
  */
 public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rules, Timeouts timeouts, Limits limits,
                           Bind bind, Udp udp, Cluster cluster, Admin admin, Drain drain) {
-
-  /** Auth method names as written in {@code auth.methods}. */
-  public static final String METHOD_NONE = "none";
-  public static final String METHOD_USERNAME_PASSWORD = "username-password";
-  /** Command names as written in rules. */
-  public static final Set<String> COMMANDS = Set.of("connect", "bind", "udp-associate");
 
   /**
    * Where SOCKS clients connect. A connection whose real peer is in {@code proxyProtocolFrom} (a trusted load
@@ -56,7 +49,7 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
   }
 
   /** {@code methods} in the server's order of preference. */
-  public record Auth(List<String> methods, boolean allowNoAuthOffLoopback) {
+  public record Auth(List<AuthMethodName> methods, boolean allowNoAuthOffLoopback) {
   }
 
   public record User(String name, PasswordHash password, boolean enabled) {
@@ -77,7 +70,7 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
    * Every field that is present must match (empty means any). {@code to} holds both address blocks and host
    * patterns; {@code where} is the rule's path in the configuration, for logs.
    */
-  public record RequestRule(boolean allow, List<Cidr> from, Set<String> users, Set<String> commands,
+  public record RequestRule(boolean allow, List<Cidr> from, Set<String> users, Set<CommandName> commands,
                             List<Cidr> toAddresses, List<HostPattern> toHosts, List<PortRange> ports, String where) {
   }
 
@@ -155,17 +148,19 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
     boolean loopbackOnly = listenIp == null || listenIp.isLoopbackAddress();
 
     Section a = new Section("auth", root.object("auth"), "methods", "allow-no-auth-off-loopback");
-    List<String> methods = new ArrayList<>(new LinkedHashSet<>(a.strings("methods")));
-    if (methods.isEmpty()) {
-      methods.add(loopbackOnly ? METHOD_NONE : METHOD_USERNAME_PASSWORD);
-    }
-    for (String m : methods) {
-      if (!m.equals(METHOD_NONE) && !m.equals(METHOD_USERNAME_PASSWORD)) {
-        throw new ConfigException("auth.methods", "unknown method '" + m + "' (known: none, username-password)");
+    Set<AuthMethodName> methods = new LinkedHashSet<>();
+    for (String m : a.strings("methods")) {
+      AuthMethodName method = AuthMethodName.of(m);
+      if (method == null) {
+        throw new ConfigException("auth.methods", "unknown method '" + m + "' (known: " + AuthMethodName.known() + ")");
       }
+      methods.add(method);
+    }
+    if (methods.isEmpty()) {
+      methods.add(loopbackOnly ? AuthMethodName.NONE : AuthMethodName.USERNAME_PASSWORD);
     }
     boolean allowOpen = a.bool("allow-no-auth-off-loopback", false);
-    if (methods.contains(METHOD_NONE) && !loopbackOnly && !allowOpen) {
+    if (methods.contains(AuthMethodName.NONE) && !loopbackOnly && !allowOpen) {
       throw new ConfigException("auth.methods", "'none' on the non-loopback address " + host
           + " would make an open proxy; require username-password, or set auth.allow-no-auth-off-loopback: true");
     }
@@ -205,11 +200,11 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
     for (int i = 0; i < rl.size(); i++) {
       Section q = new Section("rules.request[" + i + "]", rl.get(i), "action", "from", "users", "commands", "to", "ports");
       boolean allow = action(q);
-      Set<String> commands = new LinkedHashSet<>();
+      Set<CommandName> commands = new LinkedHashSet<>();
       for (String cmd : q.strings("commands")) {
-        String c = cmd.toLowerCase(Locale.ROOT);
-        if (!COMMANDS.contains(c)) {
-          throw new ConfigException(q.key("commands"), "unknown command '" + cmd + "' (known: connect, bind, udp-associate)");
+        CommandName c = CommandName.of(cmd);
+        if (c == null) {
+          throw new ConfigException(q.key("commands"), "unknown command '" + cmd + "' (known: " + CommandName.known() + ")");
         }
         commands.add(c);
       }

@@ -63,7 +63,7 @@ class ConfigOverridesTest {
   void listKeyAuthMethods() {
     JsonObject env = apply(new JsonObject(), Map.of("VXSOCKS_AUTH_METHODS", "username-password, none"), Map.of());
     assertThat(env.getJsonObject("auth").getJsonArray("methods")).isEqualTo(new JsonArray().add("username-password").add("none"));
-    assertThat(ProxyConfig.fromJson(env).auth().methods()).containsExactly("username-password", "none");
+    assertThat(ProxyConfig.fromJson(env).auth().methods()).containsExactly(AuthMethodName.USERNAME_PASSWORD, AuthMethodName.NONE);
 
     JsonObject prop = apply(new JsonObject(), Map.of(), Map.of("vxsocks.auth.methods", "none"));
     assertThat(prop.getJsonObject("auth").getJsonArray("methods")).isEqualTo(new JsonArray().add("none"));
@@ -96,7 +96,7 @@ class ConfigOverridesTest {
         Map.of("vxsocks.listen.port", "2222", "vxsocks.auth.methods", "username-password"));
     ProxyConfig c = ProxyConfig.fromJson(out);
     assertThat(c.listen().port()).isEqualTo(2222);
-    assertThat(c.auth().methods()).containsExactly("username-password");
+    assertThat(c.auth().methods()).containsExactly(AuthMethodName.USERNAME_PASSWORD);
   }
 
   @Test

@@ -44,7 +44,7 @@ class ProxyConfigTest {
     assertThat(c.listen()).isEqualTo(new ProxyConfig.Listen("127.0.0.1", 1080, List.of(), Duration.ofSeconds(3)));
     assertThat(c.admin()).isEqualTo(new ProxyConfig.Admin("127.0.0.1", 9180));
     assertThat(c.drain()).isEqualTo(new ProxyConfig.Drain(Duration.ofSeconds(5), Duration.ofSeconds(30)));
-    assertThat(c.auth().methods()).containsExactly("none");
+    assertThat(c.auth().methods()).containsExactly(AuthMethodName.NONE);
     assertThat(c.auth().allowNoAuthOffLoopback()).isFalse();
     assertThat(c.users()).isEmpty();
     assertThat(c.rules().client()).isEmpty();
@@ -58,13 +58,13 @@ class ProxyConfigTest {
   @Test
   void nonLoopbackHostDefaultsToPassword() {
     ProxyConfig c = ProxyConfig.fromJson(json("{\"listen\":{\"host\":\"0.0.0.0\"}}"));
-    assertThat(c.auth().methods()).containsExactly("username-password");
+    assertThat(c.auth().methods()).containsExactly(AuthMethodName.USERNAME_PASSWORD);
     ProxyConfig v6 = ProxyConfig.fromJson(json("{\"listen\":{\"host\":\"::\"}}"));
-    assertThat(v6.auth().methods()).containsExactly("username-password");
+    assertThat(v6.auth().methods()).containsExactly(AuthMethodName.USERNAME_PASSWORD);
     ProxyConfig lo = ProxyConfig.fromJson(json("{\"listen\":{\"host\":\"::1\"}}"));
-    assertThat(lo.auth().methods()).containsExactly("none");
+    assertThat(lo.auth().methods()).containsExactly(AuthMethodName.NONE);
     ProxyConfig name = ProxyConfig.fromJson(json("{\"listen\":{\"host\":\"localhost\"}}"));
-    assertThat(name.auth().methods()).containsExactly("none");
+    assertThat(name.auth().methods()).containsExactly(AuthMethodName.NONE);
   }
 
   @Test
@@ -74,7 +74,7 @@ class ProxyConfigTest {
       assertThat(c.listen()).isEqualTo(new ProxyConfig.Listen("127.0.0.1", 1080, List.of(), Duration.ofSeconds(3)));
     assertThat(c.admin()).isEqualTo(new ProxyConfig.Admin("127.0.0.1", 9180));
     assertThat(c.drain()).isEqualTo(new ProxyConfig.Drain(Duration.ofSeconds(5), Duration.ofSeconds(30)));
-      assertThat(c.auth().methods()).containsExactly("none");
+      assertThat(c.auth().methods()).containsExactly(AuthMethodName.NONE);
       assertThat(c.users()).isEmpty();
       assertThat(c.rules().client()).hasSize(1);
       assertThat(c.rules().client().get(0).allow()).isTrue();
@@ -129,7 +129,7 @@ class ProxyConfigTest {
             .put("pending-handshakes", 1));
     ProxyConfig c = ProxyConfig.fromJson(j);
     assertThat(c.listen()).isEqualTo(new ProxyConfig.Listen("0.0.0.0", 1081, List.of(), Duration.ofSeconds(3)));
-    assertThat(c.auth().methods()).containsExactly("username-password", "none");
+    assertThat(c.auth().methods()).containsExactly(AuthMethodName.USERNAME_PASSWORD, AuthMethodName.NONE);
     assertThat(c.auth().allowNoAuthOffLoopback()).isTrue();
     assertThat(c.users()).extracting(ProxyConfig.User::name).containsExactly("alice", "bob");
     assertThat(c.users()).extracting(ProxyConfig.User::enabled).containsExactly(true, false);
@@ -139,7 +139,7 @@ class ProxyConfigTest {
     assertThat(c.rules().client().get(0).from()).extracting(Cidr::toString).containsExactly("10.0.0.0/8", "192.168.0.0/16");
     RequestRule r = c.rules().request().get(0);
     assertThat(r.users()).isEqualTo(Set.of("alice"));
-    assertThat(r.commands()).isEqualTo(Set.of("connect", "udp-associate"));
+    assertThat(r.commands()).isEqualTo(Set.of(CommandName.CONNECT, CommandName.UDP_ASSOCIATE));
     assertThat(r.from()).extracting(Cidr::toString).containsExactly("::1");
     assertThat(r.toAddresses()).extracting(Cidr::toString).containsExactly("10.1.0.0/16", "::1");
     assertThat(r.toHosts()).extracting(HostPattern::toString).containsExactly(".example.com", "localhost");
@@ -325,12 +325,12 @@ class ProxyConfigTest {
         + "\"allow-no-auth-off-loopback\":false}}"), "auth.methods");
     ProxyConfig open = ProxyConfig.fromJson(json("{\"listen\":{\"host\":\"0.0.0.0\"},"
         + "\"auth\":{\"methods\":[\"none\"],\"allow-no-auth-off-loopback\":true}}"));
-    assertThat(open.auth().methods()).containsExactly("none");
+    assertThat(open.auth().methods()).containsExactly(AuthMethodName.NONE);
     assertThat(open.auth().allowNoAuthOffLoopback()).isTrue();
     assertThat(ProxyConfig.fromJson(json("{\"listen\":{\"host\":\"127.0.0.2\"},\"auth\":{\"methods\":[\"none\"]}}"))
-        .auth().methods()).containsExactly("none");
+        .auth().methods()).containsExactly(AuthMethodName.NONE);
     assertThat(ProxyConfig.fromJson(json("{\"listen\":{\"host\":\"0.0.0.0\"},\"auth\":{\"methods\":[\"username-password\"]}}"))
-        .auth().methods()).containsExactly("username-password");
+        .auth().methods()).containsExactly(AuthMethodName.USERNAME_PASSWORD);
   }
 
   @Test

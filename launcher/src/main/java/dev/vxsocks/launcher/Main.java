@@ -4,6 +4,7 @@ import dev.vxsocks.config.ConfigException;
 import dev.vxsocks.config.ConfigLoader;
 import dev.vxsocks.config.IpLiterals;
 import dev.vxsocks.config.PasswordHash;
+import dev.vxsocks.config.AuthMethodName;
 import dev.vxsocks.config.ProxyConfig;
 import dev.vxsocks.config.cluster.HazelcastSetup;
 import dev.vxsocks.proxy.transport.SocketTransport;
@@ -128,7 +129,7 @@ public final class Main {
       String version = ConfigLoader.version(file);
       ProxyConfig cfg = ConfigLoader.validateWithOverrides(file.copy());
       lastConfig = cfg;
-      if (cfg.auth().methods().contains(ProxyConfig.METHOD_USERNAME_PASSWORD) && cfg.users().isEmpty() && !cfg.cluster().enabled()) {
+      if (cfg.auth().methods().contains(AuthMethodName.USERNAME_PASSWORD) && cfg.users().isEmpty() && !cfg.cluster().enabled()) {
         LOG.warning("username-password auth is on but no user is configured: every login will fail");
       }
       if (watch && cfg.cluster().enabled()) {
@@ -178,7 +179,7 @@ public final class Main {
           + ", version " + node.version()
           + (cfg.cluster().enabled() ? ", cluster " + cfg.cluster().name() + " member " + IpLiterals.hostPort(cfg.cluster().host(), cfg.cluster().port())
               + " of " + manager.getHazelcastInstance().getCluster().getMembers().size() : "")
-          + ", auth " + String.join("/", c.auth().methods()) + ", " + c.users().size() + " users, "
+          + ", auth " + c.auth().methods().stream().map(AuthMethodName::configName).collect(java.util.stream.Collectors.joining("/")) + ", " + c.users().size() + " users, "
           + c.rules().client().size() + " client rules, " + c.rules().request().size() + " request rules, "
           + instances + " event loops, transport " + transport.name()
           + (cfg.listen().proxyProtocolFrom().isEmpty() ? "" : ", PROXY protocol from " + cfg.listen().proxyProtocolFrom())

@@ -1,5 +1,6 @@
 package dev.vxsocks.launcher;
 
+import dev.vxsocks.config.CommandName;
 import dev.vxsocks.auth.api.AuthAddresses;
 import dev.vxsocks.auth.api.AuthClient;
 import dev.vxsocks.auth.api.AuthorizeRequest;
@@ -58,7 +59,7 @@ class FileWatchTest {
     List<String> revoked = new CopyOnWriteArrayList<>();
     vertx.eventBus().<String>localConsumer(AuthAddresses.USER_REVOKED, m -> revoked.add(m.body()));
     AuthClient auth = new AuthClient(vertx, Duration.ofSeconds(10));
-    AuthorizeRequest toPort9 = new AuthorizeRequest("alice", "127.0.0.1", "connect", null, "127.0.0.1", 9);
+    AuthorizeRequest toPort9 = new AuthorizeRequest("alice", "127.0.0.1", CommandName.CONNECT, null, "127.0.0.1", 9);
     assertThat(auth.authorize(toPort9).await(10, TimeUnit.SECONDS).allowed()).isTrue();
 
     Files.writeString(file, yaml(hash, true, true, "3"));

@@ -1,14 +1,14 @@
 package dev.vxsocks.proxy;
 
 /** Makes peer-supplied text (user names, host names) safe for a one-line log: no control bytes, bounded length. */
-final class LogText {
+public final class LogText {
 
   private static final int MAX = 255;
 
   private LogText() {
   }
 
-  static String safe(String s) {
+  public static String safe(String s) {
     if (s == null) {
       return "-";
     }

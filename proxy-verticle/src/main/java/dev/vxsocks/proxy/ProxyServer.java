@@ -1,6 +1,9 @@
 package dev.vxsocks.proxy;
 
 import dev.vxsocks.config.ProxyConfig;
+import dev.vxsocks.proxy.command.PooledResolver;
+import dev.vxsocks.proxy.command.PortAllocator;
+import dev.vxsocks.proxy.command.Resolver;
 import dev.vxsocks.proxy.transport.DirectWrites;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -27,8 +30,11 @@ public final class ProxyServer {
   private final ProxyStats stats;
   private final List<String> deploymentIds;
   private final List<Socks5ProxyVerticle> verticles;
+  private final Resolver resolver;
 
-  private ProxyServer(int port, ProxyStats stats, List<String> deploymentIds, List<Socks5ProxyVerticle> verticles) {
+  private ProxyServer(int port, ProxyStats stats, List<String> deploymentIds, List<Socks5ProxyVerticle> verticles,
+                      Resolver resolver) {
+    this.resolver = resolver;
     this.port = port;
     this.stats = stats;
     this.deploymentIds = deploymentIds;
@@ -41,6 +47,11 @@ public final class ProxyServer {
   }
 
   public static Future<ProxyServer> deploy(Vertx vertx, ProxyConfig config, int instances) {
+    return deploy(vertx, config, instances, new PooledResolver(vertx));
+  }
+
+  /** As {@link #deploy(Vertx, ProxyConfig, int)}, with names resolved by {@code resolver} (closed on {@link #stop}). */
+  public static Future<ProxyServer> deploy(Vertx vertx, ProxyConfig config, int instances, Resolver resolver) {
     ProxyConfig effective = config;
     if (config.listen().port() == 0) {
       effective = config.withListenPort(-SHARED_RANDOM_PORTS.incrementAndGet());
@@ -53,13 +64,13 @@ public final class ProxyServer {
     PortAllocator udpPorts = new PortAllocator();
     List<Socks5ProxyVerticle> started = new ArrayList<>();
     return vertx.deployVerticle(() -> {
-      Socks5ProxyVerticle v = new Socks5ProxyVerticle(deployed, stats, bindPorts, udpPorts);
+      Socks5ProxyVerticle v = new Socks5ProxyVerticle(deployed, stats, bindPorts, udpPorts, resolver);
       synchronized (started) {
         started.add(v);
       }
       return v;
     }, new DeploymentOptions().setInstances(Math.max(1, instances)))
-        .map(id -> new ProxyServer(started.get(0).actualPort(), stats, List.of(id), List.copyOf(started)));
+        .map(id -> new ProxyServer(started.get(0).actualPort(), stats, List.of(id), List.copyOf(started), resolver));
   }
 
   /** The port the proxy listens on. */
@@ -86,6 +97,7 @@ public final class ProxyServer {
 
   /** Undeploys the connection verticles: the port closes and every session ends. */
   public Future<Void> stop(Vertx vertx) {
-    return Future.all(deploymentIds.stream().map(vertx::undeploy).toList()).mapEmpty();
+    return Future.all(deploymentIds.stream().map(vertx::undeploy).toList()).<Void>mapEmpty()
+        .andThen(ar -> resolver.close());
   }
 }

@@ -2,36 +2,26 @@ package dev.vxsocks.proxy;
 
 import dev.vxsocks.auth.api.AuthUnavailableException;
 import dev.vxsocks.proxy.codec.ReplyCode;
-import dev.vxsocks.proxy.codec.Socks5ProtocolException;
+import dev.vxsocks.proxy.codec.Socks5Failure;
 import io.netty.channel.ConnectTimeoutException;
 
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
 import java.net.SocketException;
-import java.net.UnknownHostException;
 
-/** The one place where a failure becomes a SOCKS5 reply code (RFC 1928 §6). Each branch has a test. */
+/**
+ * The reply code (RFC 1928 §6) for a failure. Our own failures carry theirs ({@link Socks5Failure}, made where the
+ * cause is known); this maps only what comes from outside: the JDK's and Netty's exceptions from an upstream connect,
+ * and the auth verticle being unreachable. Each branch has a test.
+ */
 public final class ReplyCodes {
 
   private ReplyCodes() {
   }
 
   public static ReplyCode of(Throwable failure) {
-    if (failure instanceof Socks5ProtocolException) {
-      switch (((Socks5ProtocolException) failure).kind()) {
-        case UNSUPPORTED_COMMAND: return ReplyCode.COMMAND_NOT_SUPPORTED;
-        case UNSUPPORTED_ADDRESS_TYPE: return ReplyCode.ADDRESS_TYPE_NOT_SUPPORTED;
-        // A name of length zero cannot be resolved: the same answer as any name that does not resolve.
-        case EMPTY_DOMAIN: return ReplyCode.HOST_UNREACHABLE;
-        default: return ReplyCode.GENERAL_FAILURE;
-      }
-    }
-    if (failure instanceof RequestDeniedException) {
-      return ReplyCode.NOT_ALLOWED;
-    }
-    if (failure instanceof NoFreePortException) {
-      // The node is short of ports: nothing the client or the destination did.
-      return ReplyCode.GENERAL_FAILURE;
+    if (failure instanceof Socks5Failure own) {
+      return own.reply();
     }
     if (failure instanceof AuthUnavailableException) {
       // Infrastructure failure, not a denial: 0x01 tells a client behind a balancer that trying again may work.
@@ -47,9 +37,6 @@ public final class ReplyCodes {
     }
     // EHOSTUNREACH (both transports) and ENETUNREACH (epoll reports it as no route too).
     if (failure instanceof NoRouteToHostException) {
-      return ReplyCode.HOST_UNREACHABLE;
-    }
-    if (failure instanceof UnknownHostException) {
       return ReplyCode.HOST_UNREACHABLE;
     }
     // The JDK's NIO transport reports ENETUNREACH as a plain SocketException; other socket errors on connect

@@ -5,6 +5,9 @@ import dev.vxsocks.auth.api.AuthClient;
 import dev.vxsocks.auth.api.Verdict;
 import dev.vxsocks.config.IpLiterals;
 import dev.vxsocks.config.ProxyConfig;
+import dev.vxsocks.proxy.command.NodeServices;
+import dev.vxsocks.proxy.command.PortAllocator;
+import dev.vxsocks.proxy.command.Resolver;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
@@ -47,22 +50,29 @@ public final class Socks5ProxyVerticle extends VerticleBase {
   private final ProxyStats stats;
   private final PortAllocator bindPorts;
   private final PortAllocator udpPorts;
+  private final Resolver resolver;
   private final Set<Socks5Session> sessions = new HashSet<>();
   private final Map<String, CachedVerdict> clientVerdicts = new HashMap<>();
   private AuthClient auth;
   /** Kept in a field: an unreachable NetClient is closed by a Cleaner, killing its connections. */
   private NetClient connector;
+  private NodeServices node;
   private NetServer server;
   private long sweepTimer = -1;
   /** The listening address, when it is a literal (it never changes: {@link #apply} keeps {@code listen}). */
   private InetAddress listenAddress;
 
-  /** {@code bindPorts} and {@code udpPorts} are the node's: every instance hands out ports from the same ones. */
-  public Socks5ProxyVerticle(ProxyConfig config, ProxyStats stats, PortAllocator bindPorts, PortAllocator udpPorts) {
+  /**
+   * {@code bindPorts}, {@code udpPorts} and {@code resolver} are the node's: every instance hands out ports from the
+   * same ones and resolves on the same pool.
+   */
+  public Socks5ProxyVerticle(ProxyConfig config, ProxyStats stats, PortAllocator bindPorts, PortAllocator udpPorts,
+                             Resolver resolver) {
     this.config = config;
     this.stats = stats;
     this.bindPorts = bindPorts;
     this.udpPorts = udpPorts;
+    this.resolver = resolver;
   }
 
   @Override
@@ -72,6 +82,7 @@ public final class Socks5ProxyVerticle extends VerticleBase {
     connector = vertx.createNetClient(new NetClientOptions()
         .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, config.timeouts().connect().toMillis()))
         .setTcpNoDelay(true));
+    node = new NodeServices(vertx, auth, connector, resolver, bindPorts, udpPorts);
     server = vertx.createNetServer(new NetServerOptions()
         .setHost(config.listen().host())
         .setPort(config.listen().port())
@@ -83,7 +94,7 @@ public final class Socks5ProxyVerticle extends VerticleBase {
     vertx.eventBus().<String>localConsumer(AuthAddresses.USER_REVOKED, m -> {
       for (Socks5Session s : new ArrayList<>(sessions)) {
         if (m.body() != null && m.body().equals(s.user())) {
-          s.finish("user revoked");
+          s.end("user revoked");
         }
       }
     });
@@ -100,7 +111,7 @@ public final class Socks5ProxyVerticle extends VerticleBase {
   public Future<?> stop() {
     vertx.cancelTimer(sweepTimer);
     for (Socks5Session s : new ArrayList<>(sessions)) {
-      s.finish("proxy stopping");
+      s.end("proxy stopping");
     }
     // Both close at once (shutdown with no grace period); neither waits on the other's outcome.
     return Future.join(server.close(), connector.close());
@@ -131,7 +142,7 @@ public final class Socks5ProxyVerticle extends VerticleBase {
     }
     stats.pendingHandshakes.incrementAndGet();
     stats.openSessions.incrementAndGet();
-    Socks5Session session = new Socks5Session(this, socket, id);
+    Socks5Session session = new Socks5Session(this, node, socket, id);
     sessions.add(session);
     session.start(fromTrustedBalancer(socket));
   }
@@ -166,7 +177,7 @@ public final class Socks5ProxyVerticle extends VerticleBase {
     Promise<Void> closed = Promise.promise();
     context.runOnContext(v -> {
       for (Socks5Session s : new ArrayList<>(sessions)) {
-        s.finish(reason);
+        s.end(reason);
       }
       closed.complete();
     });
@@ -221,27 +232,8 @@ public final class Socks5ProxyVerticle extends VerticleBase {
     return config;
   }
 
-  Vertx vertx() {
-    return vertx;
-  }
-
   ProxyStats stats() {
     return stats;
   }
 
-  PortAllocator bindPorts() {
-    return bindPorts;
-  }
-
-  PortAllocator udpPorts() {
-    return udpPorts;
-  }
-
-  AuthClient auth() {
-    return auth;
-  }
-
-  NetClient connector() {
-    return connector;
-  }
 }

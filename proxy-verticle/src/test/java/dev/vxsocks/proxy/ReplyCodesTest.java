@@ -3,6 +3,7 @@ package dev.vxsocks.proxy;
 import dev.vxsocks.auth.api.AuthUnavailableException;
 import dev.vxsocks.auth.api.Verdict;
 import dev.vxsocks.proxy.codec.ReplyCode;
+import dev.vxsocks.proxy.codec.Socks5Failure;
 import dev.vxsocks.proxy.codec.Socks5ProtocolException;
 import dev.vxsocks.proxy.codec.Socks5ProtocolException.Kind;
 import io.netty.channel.ConnectTimeoutException;
@@ -12,7 +13,6 @@ import java.net.BindException;
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
 import java.net.SocketException;
-import java.net.UnknownHostException;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -39,8 +39,12 @@ class ReplyCodesTest {
   }
 
   @Test
-  void noFreePortInTheRangeIsAGeneralFailure() {
-    assertThat(ReplyCodes.of(new NoFreePortException("every port of bind.ports 40100 is held"))).isEqualTo(ReplyCode.GENERAL_FAILURE);
+  void ownFailuresCarryTheirReply() {
+    for (ReplyCode code : ReplyCode.values()) {
+      if (code != ReplyCode.SUCCEEDED) {
+        assertThat(ReplyCodes.of(new Socks5Failure(code, "x"))).isEqualTo(code);
+      }
+    }
   }
 
   @Test
@@ -58,11 +62,6 @@ class ReplyCodesTest {
   @Test
   void noRouteToHost() {
     assertThat(ReplyCodes.of(new NoRouteToHostException())).isEqualTo(ReplyCode.HOST_UNREACHABLE);
-  }
-
-  @Test
-  void nameThatDoesNotResolve() {
-    assertThat(ReplyCodes.of(new UnknownHostException("no.such.name"))).isEqualTo(ReplyCode.HOST_UNREACHABLE);
   }
 
   @Test

@@ -5,11 +5,14 @@ import dev.vxsocks.auth.InMemorySessionLimiter;
 import dev.vxsocks.auth.InMemoryUserStore;
 import dev.vxsocks.config.PasswordHash;
 import dev.vxsocks.config.ProxyConfig;
+import dev.vxsocks.proxy.command.PooledResolver;
+import dev.vxsocks.proxy.command.Resolver;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 /**
  * A proxy node (auth verticle + connection verticles) on 127.0.0.1 and an OS-chosen port, for tests. Each node has
@@ -51,11 +54,16 @@ final class TestProxy implements AutoCloseable {
   }
 
   static TestProxy start(JsonObject json) throws Exception {
+    return start(json, PooledResolver::new);
+  }
+
+  /** As {@link #start(JsonObject)}, resolving names with the resolver {@code resolver} makes for the node's Vert.x. */
+  static TestProxy start(JsonObject json, Function<Vertx, Resolver> resolver) throws Exception {
     Vertx vertx = Vertx.vertx();
     ProxyConfig config = ProxyConfig.fromJson(json);
     AuthVerticle auth = new AuthVerticle(config, new InMemoryUserStore(config.users()), new InMemorySessionLimiter());
     ProxyServer server = vertx.deployVerticle(auth)
-        .compose(id -> ProxyServer.deploy(vertx, config, 2))
+        .compose(id -> ProxyServer.deploy(vertx, config, 2, resolver.apply(vertx)))
         .await(20, TimeUnit.SECONDS);
     return new TestProxy(vertx, server, config);
   }

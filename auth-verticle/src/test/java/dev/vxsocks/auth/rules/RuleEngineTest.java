@@ -1,5 +1,6 @@
 package dev.vxsocks.auth.rules;
 
+import dev.vxsocks.config.CommandName;
 import dev.vxsocks.auth.api.AuthorizeRequest;
 import dev.vxsocks.auth.api.Verdict;
 import dev.vxsocks.config.ProxyConfig;
@@ -24,11 +25,11 @@ class RuleEngineTest {
   }
 
   private static AuthorizeRequest to(String address, int port) {
-    return new AuthorizeRequest(null, CLIENT, "connect", null, address, port);
+    return new AuthorizeRequest(null, CLIENT, CommandName.CONNECT, null, address, port);
   }
 
   private static AuthorizeRequest toHost(String host, String address, int port) {
-    return new AuthorizeRequest(null, CLIENT, "connect", host, address, port);
+    return new AuthorizeRequest(null, CLIENT, CommandName.CONNECT, host, address, port);
   }
 
   private static void allowed(Verdict v, String detail) {
@@ -83,20 +84,20 @@ class RuleEngineTest {
   @Test
   void users() {
     RuleEngine e = requestRules("{\"action\":\"allow\",\"users\":[\"alice\",\"bob\"]}");
-    allowed(e.checkRequest(new AuthorizeRequest("alice", CLIENT, "connect", null, "8.8.8.8", 53)), "rules.request[0]");
-    allowed(e.checkRequest(new AuthorizeRequest("bob", CLIENT, "connect", null, "8.8.8.8", 53)), "rules.request[0]");
-    denied(e.checkRequest(new AuthorizeRequest("carol", CLIENT, "connect", null, "8.8.8.8", 53)), "no request rule matched");
-    denied(e.checkRequest(new AuthorizeRequest("Alice", CLIENT, "connect", null, "8.8.8.8", 53)), "no request rule matched");
+    allowed(e.checkRequest(new AuthorizeRequest("alice", CLIENT, CommandName.CONNECT, null, "8.8.8.8", 53)), "rules.request[0]");
+    allowed(e.checkRequest(new AuthorizeRequest("bob", CLIENT, CommandName.CONNECT, null, "8.8.8.8", 53)), "rules.request[0]");
+    denied(e.checkRequest(new AuthorizeRequest("carol", CLIENT, CommandName.CONNECT, null, "8.8.8.8", 53)), "no request rule matched");
+    denied(e.checkRequest(new AuthorizeRequest("Alice", CLIENT, CommandName.CONNECT, null, "8.8.8.8", 53)), "no request rule matched");
     // Without authentication there is no user, and a rule naming users does not match.
-    denied(e.checkRequest(new AuthorizeRequest(null, CLIENT, "connect", null, "8.8.8.8", 53)), "no request rule matched");
+    denied(e.checkRequest(new AuthorizeRequest(null, CLIENT, CommandName.CONNECT, null, "8.8.8.8", 53)), "no request rule matched");
   }
 
   @Test
   void commands() {
     RuleEngine e = requestRules("{\"action\":\"allow\",\"commands\":[\"connect\",\"UDP-ASSOCIATE\"]}");
-    allowed(e.checkRequest(new AuthorizeRequest(null, CLIENT, "connect", null, "8.8.8.8", 53)), "rules.request[0]");
-    allowed(e.checkRequest(new AuthorizeRequest(null, CLIENT, "udp-associate", null, "8.8.8.8", 53)), "rules.request[0]");
-    denied(e.checkRequest(new AuthorizeRequest(null, CLIENT, "bind", null, "8.8.8.8", 53)), "no request rule matched");
+    allowed(e.checkRequest(new AuthorizeRequest(null, CLIENT, CommandName.CONNECT, null, "8.8.8.8", 53)), "rules.request[0]");
+    allowed(e.checkRequest(new AuthorizeRequest(null, CLIENT, CommandName.UDP_ASSOCIATE, null, "8.8.8.8", 53)), "rules.request[0]");
+    denied(e.checkRequest(new AuthorizeRequest(null, CLIENT, CommandName.BIND, null, "8.8.8.8", 53)), "no request rule matched");
   }
 
   @Test
@@ -112,17 +113,17 @@ class RuleEngineTest {
   @Test
   void from() {
     RuleEngine e = requestRules("{\"action\":\"allow\",\"from\":[\"192.0.2.0/24\",\"2001:db8::/32\"]}");
-    allowed(e.checkRequest(new AuthorizeRequest(null, "192.0.2.200", "connect", null, "8.8.8.8", 53)), "rules.request[0]");
-    allowed(e.checkRequest(new AuthorizeRequest(null, "2001:db8::5", "connect", null, "8.8.8.8", 53)), "rules.request[0]");
-    denied(e.checkRequest(new AuthorizeRequest(null, "198.51.100.1", "connect", null, "8.8.8.8", 53)), "no request rule matched");
-    denied(e.checkRequest(new AuthorizeRequest(null, "::1", "connect", null, "8.8.8.8", 53)), "no request rule matched");
+    allowed(e.checkRequest(new AuthorizeRequest(null, "192.0.2.200", CommandName.CONNECT, null, "8.8.8.8", 53)), "rules.request[0]");
+    allowed(e.checkRequest(new AuthorizeRequest(null, "2001:db8::5", CommandName.CONNECT, null, "8.8.8.8", 53)), "rules.request[0]");
+    denied(e.checkRequest(new AuthorizeRequest(null, "198.51.100.1", CommandName.CONNECT, null, "8.8.8.8", 53)), "no request rule matched");
+    denied(e.checkRequest(new AuthorizeRequest(null, "::1", CommandName.CONNECT, null, "8.8.8.8", 53)), "no request rule matched");
   }
 
   @Test
   void clientMustBeAnAddress() {
     RuleEngine e = engine("{}");
-    denied(e.checkRequest(new AuthorizeRequest(null, "localhost", "connect", null, "8.8.8.8", 53)), "client address");
-    denied(e.checkRequest(new AuthorizeRequest(null, null, "connect", null, "8.8.8.8", 53)), "client address");
+    denied(e.checkRequest(new AuthorizeRequest(null, "localhost", CommandName.CONNECT, null, "8.8.8.8", 53)), "client address");
+    denied(e.checkRequest(new AuthorizeRequest(null, null, CommandName.CONNECT, null, "8.8.8.8", 53)), "client address");
   }
 
   @Test

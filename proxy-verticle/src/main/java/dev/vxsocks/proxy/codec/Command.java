@@ -1,5 +1,7 @@
 package dev.vxsocks.proxy.codec;
 
+import dev.vxsocks.config.CommandName;
+
 /** The CMD byte of a request (RFC 1928 §4). Open: an unknown byte is a value the session answers with 0x07. */
 public record Command(int code) {
 
@@ -17,17 +19,18 @@ public record Command(int code) {
   }
 
   public boolean isKnown() {
-    return code >= 0x01 && code <= 0x03;
+    return name() != null;
   }
 
-  /** The name rules use: {@code connect}, {@code bind}, {@code udp-associate}. */
+  /** The command as rules and logs name it, or null for a byte RFC 1928 does not define. */
+  public CommandName name() {
+    return CommandName.ofCode(code);
+  }
+
+  /** {@code connect}, {@code bind}, {@code udp-associate}; {@code cmd-0x09} for an unknown byte. */
   @Override
   public String toString() {
-    switch (code) {
-      case 0x01: return "connect";
-      case 0x02: return "bind";
-      case 0x03: return "udp-associate";
-      default: return String.format("cmd-0x%02x", code);
-    }
+    CommandName name = name();
+    return name != null ? name.configName() : String.format("cmd-0x%02x", code);
   }
 }

@@ -4,8 +4,6 @@ import dev.vxsocks.proxy.codec.Socks5ProtocolException.Kind;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.parsetools.RecordParser;
 
-import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -197,12 +195,9 @@ public final class Socks5Decoder {
         requestAddressType = AddressType.valueOf(record.getUnsignedByte(3));
         if (ver != 5) {
           fail(Kind.BAD_VERSION, "request VER is " + ver + ", not 5");
-        } else if (requestAddressType.equals(AddressType.IPV4)) {
+        } else if (Socks5Address.fixedLength(requestAddressType) > 0) {
           state = State.REQUEST_ADDRESS;
-          parser.fixedSizeMode(4 + 2);
-        } else if (requestAddressType.equals(AddressType.IPV6)) {
-          state = State.REQUEST_ADDRESS;
-          parser.fixedSizeMode(16 + 2);
+          parser.fixedSizeMode(Socks5Address.fixedLength(requestAddressType) + 2);
         } else if (requestAddressType.equals(AddressType.DOMAIN)) {
           state = State.REQUEST_DOMAIN_LENGTH;
           parser.fixedSizeMode(1);
@@ -223,16 +218,7 @@ public final class Socks5Decoder {
       }
       case REQUEST_ADDRESS: {
         int addrLen = record.length() - 2;
-        String addr;
-        if (requestAddressType.equals(AddressType.DOMAIN)) {
-          addr = record.getString(0, addrLen, StandardCharsets.ISO_8859_1.name());
-        } else {
-          try {
-            addr = InetAddress.getByAddress(record.getBytes(0, addrLen)).getHostAddress();
-          } catch (UnknownHostException e) {
-            throw new IllegalStateException("a 4 or 16 byte address is always valid", e);
-          }
-        }
+        String addr = Socks5Address.text(requestAddressType, record, 0, addrLen);
         int port = record.getUnsignedShort(addrLen);
         await();
         listener.onCommandRequest(new Socks5CommandRequest(Command.valueOf(requestCommand), requestRsv,

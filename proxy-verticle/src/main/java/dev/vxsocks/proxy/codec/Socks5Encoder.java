@@ -2,13 +2,10 @@ package dev.vxsocks.proxy.codec;
 
 import io.vertx.core.buffer.Buffer;
 
-import java.net.Inet4Address;
 import java.net.InetAddress;
 
 /** The bytes of every message the server sends. */
 public final class Socks5Encoder {
-
-  private static final byte[] ZERO_IPV4 = new byte[4];
 
   private Socks5Encoder() {
   }
@@ -25,15 +22,11 @@ public final class Socks5Encoder {
 
   /** VER, REP, RSV, ATYP, BND.ADDR, BND.PORT (RFC 1928 §6) with {@code bndAddr} null meaning 0.0.0.0:0. */
   public static Buffer reply(ReplyCode rep, InetAddress bndAddr, int bndPort) {
-    byte[] addr = bndAddr == null ? ZERO_IPV4 : bndAddr.getAddress();
-    int atyp = bndAddr == null || bndAddr instanceof Inet4Address ? AddressType.IPV4.code() : AddressType.IPV6.code();
-    return Buffer.buffer(6 + addr.length)
+    Buffer out = Buffer.buffer(3 + Socks5Address.encodedLength(bndAddr))
         .appendByte((byte) 5)
         .appendByte((byte) rep.code())
-        .appendByte((byte) 0)
-        .appendByte((byte) atyp)
-        .appendBytes(addr)
-        .appendUnsignedShort(bndAddr == null ? 0 : bndPort);
+        .appendByte((byte) 0);
+    return Socks5Address.append(out, bndAddr, bndPort);
   }
 
   /** A failure reply: the address fields carry no meaning, so they are zero. */

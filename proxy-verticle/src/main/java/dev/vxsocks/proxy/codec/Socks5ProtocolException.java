@@ -2,29 +2,35 @@ package dev.vxsocks.proxy.codec;
 
 /**
  * Bytes that do not make a valid message. The decoder hands this to the session as a value (it never throws and
- * never writes); the session turns it into a reply through {@code ReplyCodes.of}. No stack trace: it describes the
- * peer's bytes, not our code.
+ * never writes); the reply it gets follows from its {@link Kind}. No stack trace: it describes the peer's bytes, not
+ * our code.
  */
-public final class Socks5ProtocolException extends RuntimeException {
+public final class Socks5ProtocolException extends Socks5Failure {
 
-  /** What was wrong. */
+  /** What was wrong, and the reply each gets. */
   public enum Kind {
-    /** VER of a greeting or request is not 5: not a SOCKS5 client. */
-    BAD_VERSION,
-    /** VER of the RFC 1929 sub-negotiation is not 1. */
-    BAD_AUTH_VERSION,
+    /** VER of a greeting or request is not 5: not a SOCKS5 client (a greeting gets no reply at all). */
+    BAD_VERSION(ReplyCode.GENERAL_FAILURE),
+    /** VER of the RFC 1929 sub-negotiation is not 1 (answered with a failed status, not a reply). */
+    BAD_AUTH_VERSION(ReplyCode.GENERAL_FAILURE),
     /** CMD is not CONNECT, BIND or UDP ASSOCIATE. */
-    UNSUPPORTED_COMMAND,
+    UNSUPPORTED_COMMAND(ReplyCode.COMMAND_NOT_SUPPORTED),
     /** ATYP is not 1, 3 or 4. */
-    UNSUPPORTED_ADDRESS_TYPE,
-    /** ATYP 3 with a zero-length name. */
-    EMPTY_DOMAIN
+    UNSUPPORTED_ADDRESS_TYPE(ReplyCode.ADDRESS_TYPE_NOT_SUPPORTED),
+    /** ATYP 3 with a zero-length name: no name resolves, so the same answer as for one that does not. */
+    EMPTY_DOMAIN(ReplyCode.HOST_UNREACHABLE);
+
+    private final ReplyCode reply;
+
+    Kind(ReplyCode reply) {
+      this.reply = reply;
+    }
   }
 
   private final Kind kind;
 
   public Socks5ProtocolException(Kind kind, String message) {
-    super(message, null, false, false);
+    super(kind.reply, message);
     this.kind = kind;
   }
 

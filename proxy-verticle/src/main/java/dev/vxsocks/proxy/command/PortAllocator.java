@@ -1,4 +1,4 @@
-package dev.vxsocks.proxy;
+package dev.vxsocks.proxy.command;
 
 import dev.vxsocks.config.PortRange;
 
@@ -15,7 +15,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * <p>One instance per node and per setting, shared by every connection verticle (hence a concurrent set: take and
  * give are single lock-free operations on it, off the per-byte path).
  */
-final class PortAllocator {
+public final class PortAllocator {
 
   private final Set<Integer> held = ConcurrentHashMap.newKeySet();
 

@@ -1,4 +1,4 @@
-package dev.vxsocks.proxy;
+package dev.vxsocks.proxy.command;
 
 import dev.vxsocks.config.IpLiterals;
 import dev.vxsocks.config.PortRange;

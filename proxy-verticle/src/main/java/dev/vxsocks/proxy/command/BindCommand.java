@@ -1,13 +1,13 @@
-package dev.vxsocks.proxy;
+package dev.vxsocks.proxy.command;
 
 import dev.vxsocks.config.IpLiterals;
 import dev.vxsocks.config.ProxyConfig;
+import dev.vxsocks.proxy.Phase;
 import dev.vxsocks.proxy.codec.AddressType;
 import dev.vxsocks.proxy.codec.ReplyCode;
 import dev.vxsocks.proxy.codec.Socks5CommandRequest;
-import dev.vxsocks.proxy.codec.Socks5Encoder;
+import dev.vxsocks.proxy.codec.Socks5Failure;
 import dev.vxsocks.proxy.transport.ZeroCopy;
-import io.netty.channel.ConnectTimeoutException;
 import io.vertx.core.Future;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetServerOptions;
@@ -17,16 +17,18 @@ import java.net.InetAddress;
 import java.util.logging.Logger;
 
 /**
- * BIND (RFC 1928 §4, §6): listen on the node's bind address, send the first reply with that address and port, accept
- * exactly one connection (from DST.ADDR when the client named one), send the second reply with the peer's address,
- * then relay as for CONNECT. Connections after the first, or from another address, are closed at once. The listening
- * socket is closed at the deadline or when the session ends.
+ * BIND (RFC 1928 §4, §6): listen on the node's bind address (a port of {@code bind.ports} this session alone holds),
+ * send the first reply with that address and port, accept exactly one connection (from DST.ADDR when the client
+ * named one), send the second reply with the peer's address, then relay as for CONNECT. Connections after the first,
+ * or from another address, are closed at once. The listening socket is closed at the deadline or when the session
+ * ends.
  */
-final class BindCommand {
+public final class BindCommand {
 
-  private static final Logger LOG = Socks5Session.LOG;
+  private static final Logger LOG = Logger.getLogger("dev.vxsocks.session");
 
-  private final Socks5Session session;
+  private final CommandContext session;
+  private final NodeServices node;
   private final Socks5CommandRequest request;
   private final ProxyConfig.Bind settings;
   /** The only peer address accepted, or null for any (DST.ADDR all zeros). */
@@ -38,45 +40,47 @@ final class BindCommand {
   private boolean accepted;
   private int refusedPeers;
 
-  BindCommand(Socks5Session session, Socks5CommandRequest request) {
+  public BindCommand(CommandContext session, NodeServices node, Socks5CommandRequest request) {
     this.session = session;
+    this.node = node;
     this.request = request;
     this.settings = session.config().bind();
     InetAddress named = request.dstAddrType().equals(AddressType.DOMAIN) ? null : IpLiterals.parse(request.dstAddr());
     this.expectedPeer = named == null || named.isAnyLocalAddress() ? null : named;
   }
 
-  void start() {
-    session.onFinish(this::release);
+  public void start() {
+    session.onEnd(this::release);
     Future<NetServer> setup = session.authorize(null, expectedPeer, request.dstPort())
         .compose(v -> session.openSession())
         .compose(v -> listen());
     session.afterSetup(setup, this::release, server -> {
-      InetAddress advertised = NodeEndpoint.advertised(settings.advertise(), bindHost(), session.socket());
-      session.phase("bind wait");
-      session.endHandshake();
-      session.socket().write(Socks5Encoder.reply(ReplyCode.SUCCEEDED, advertised, server.actualPort()));
-      LOG.fine(() -> "session=" + session.id() + " BIND listening on " + advertised.getHostAddress() + ":" + server.actualPort()
-          + (expectedPeer == null ? " for any peer" : " for " + expectedPeer.getHostAddress()));
-      deadline = session.vertx().setTimer(settings.acceptTimeout().toMillis(), t -> {
+      InetAddress advertised = NodeEndpoint.advertised(settings.advertise(), bindHost(), session.control());
+      session.phase(Phase.BIND_WAIT);
+      session.replied(advertised, server.actualPort());
+      LOG.fine(() -> "session=" + session.id() + " BIND listening on " + advertised.getHostAddress() + ":"
+          + server.actualPort() + (expectedPeer == null ? " for any peer" : " for " + expectedPeer.getHostAddress()));
+      deadline = node.vertx().setTimer(settings.acceptTimeout().toMillis(), t -> {
         deadline = -1;
         release();
-        session.fail(new ConnectTimeoutException("no peer connected within " + settings.acceptTimeout().toSeconds()
-            + "s (bind.accept-timeout)" + (refusedPeers > 0 ? "; refused " + refusedPeers + " from other addresses" : "")));
+        // 0x04: from the client's side, the host it expected never reached us, as with a connect that timed out.
+        session.fail(new Socks5Failure(ReplyCode.HOST_UNREACHABLE, "no peer connected within "
+            + settings.acceptTimeout().toSeconds() + "s (bind.accept-timeout)"
+            + (refusedPeers > 0 ? "; refused " + refusedPeers + " from other addresses" : "")));
       });
     });
   }
 
   private String bindHost() {
-    return NodeEndpoint.bindHost(settings.host(), session.socket());
+    return NodeEndpoint.bindHost(settings.host(), session.control());
   }
 
   private Future<NetServer> listen() {
-    return NodeEndpoint.listen(settings.ports(), "bind.ports", session.verticle().bindPorts(), this::listenOn);
+    return NodeEndpoint.listen(settings.ports(), "bind.ports", node.bindPorts(), this::listenOn);
   }
 
   private Future<NetServer> listenOn(int port) {
-    NetServer server = session.vertx().createNetServer(new NetServerOptions()
+    NetServer server = node.vertx().createNetServer(new NetServerOptions()
         .setHost(bindHost()).setPort(port).setTcpNoDelay(true).setAcceptBacklog(4));
     server.connectHandler(this::onPeer);
     listener = server;
@@ -89,7 +93,7 @@ final class BindCommand {
 
   private void onPeer(NetSocket peer) {
     InetAddress peerIp = IpLiterals.parse(peer.remoteAddress().hostAddress());
-    if (accepted || session.isFinished()) {
+    if (accepted || session.ended()) {
       peer.close();
       return;
     }
@@ -105,11 +109,13 @@ final class BindCommand {
     cancelDeadline();
     // The listener stays bound (refusing everyone else) until the session ends: closing a Vert.x NetServer also
     // closes the connections it accepted, the peer among them.
-    session.phase("bind accept");
+    session.phase(Phase.BIND_ACCEPT);
     session.authorize(null, peerIp, peer.remoteAddress().port()).onComplete(ar -> {
-      if (ar.failed() || session.isFinished()) {
+      if (ar.failed() || session.ended()) {
         peer.close();
-        session.fail(ar.failed() ? ar.cause() : new IllegalStateException("session ended"));
+        if (ar.failed()) {
+          session.fail(ar.cause());
+        }
       } else {
         session.relay(peer, peerIp, peer.remoteAddress().port());
       }
@@ -118,7 +124,7 @@ final class BindCommand {
 
   private void cancelDeadline() {
     if (deadline >= 0) {
-      session.vertx().cancelTimer(deadline);
+      node.vertx().cancelTimer(deadline);
       deadline = -1;
     }
   }
@@ -131,7 +137,7 @@ final class BindCommand {
     heldPort = 0;
     if (port != 0) {
       // Only once the socket is closed: the next session given this port must be able to bind it.
-      closed.onComplete(v -> session.verticle().bindPorts().give(port));
+      closed.onComplete(v -> node.bindPorts().give(port));
     }
   }
 }

@@ -1,0 +1,142 @@
+package dev.vxsocks.proxy;
+
+import dev.vxsocks.config.AuthMethodName;
+import dev.vxsocks.proxy.codec.AuthMethod;
+import dev.vxsocks.proxy.codec.Socks5CommandRequest;
+import dev.vxsocks.proxy.codec.Socks5Decoder;
+import dev.vxsocks.proxy.codec.Socks5Encoder;
+import dev.vxsocks.proxy.codec.Socks5Greeting;
+import dev.vxsocks.proxy.codec.Socks5PasswordRequest;
+import dev.vxsocks.proxy.codec.Socks5ProtocolException;
+import io.vertx.core.buffer.Buffer;
+
+import java.util.List;
+import java.util.logging.Logger;
+
+/**
+ * The negotiation step of a session (RFC 1928 §3, RFC 1929): the client's method offer, the server's choice (the first
+ * of {@code auth.methods} the client offers), the chosen method's sub-negotiation, and then the request, which goes
+ * to the session. A new method is one more {@link AuthMethodName}, one more case in {@link #onGreeting} and its own
+ * sub-negotiation here; the session and the commands only see the authenticated user.
+ */
+final class Negotiation implements Socks5Decoder.Listener {
+
+  private static final Logger LOG = Socks5Session.LOG;
+
+  private final Socks5Session session;
+  private final Socks5Decoder decoder = new Socks5Decoder(this);
+  private boolean requested;
+
+  Negotiation(Socks5Session session) {
+    this.session = session;
+  }
+
+  /** The client's next bytes. */
+  void feed(Buffer data) {
+    decoder.feed(data);
+  }
+
+  /** After the request: what the client sent behind it (pipelined payload), possibly empty. */
+  Buffer takeLeftover() {
+    return decoder.takeLeftover();
+  }
+
+  @Override
+  public void onGreeting(Socks5Greeting greeting) {
+    AuthMethodName chosen = choose(session.config().auth().methods(), greeting.methods());
+    LOG.fine(() -> "session=" + session.id() + " greeting offers " + greeting.methods() + ", chose "
+        + (chosen == null ? "none acceptable" : chosen.configName()));
+    session.write(Socks5Encoder.methodSelection(chosen == null ? AuthMethod.NO_ACCEPTABLE_METHODS
+        : AuthMethod.valueOf(chosen.code())));
+    if (chosen == null) {
+      session.closeAfterWrite("no acceptable auth method (offered " + greeting.methods() + ")");
+      return;
+    }
+    switch (chosen) {
+      case USERNAME_PASSWORD -> {
+        session.phase(Phase.AUTH);
+        decoder.expectPasswordRequest();
+      }
+      case NONE -> expectRequest();
+    }
+  }
+
+  /** The server's preference first: the first configured method the client offers, or null. */
+  static AuthMethodName choose(List<AuthMethodName> configured, List<AuthMethod> offered) {
+    for (AuthMethodName m : configured) {
+      if (offered.contains(AuthMethod.valueOf(m.code()))) {
+        return m;
+      }
+    }
+    return null;
+  }
+
+  /** RFC 1929: the credentials go to the auth verticle; reading stops until it answers. */
+  @Override
+  public void onPasswordRequest(Socks5PasswordRequest request) {
+    String name = request.username();
+    if (name.isEmpty() || request.password().isEmpty()) {
+      session.user(name.isEmpty() ? null : name);
+      session.write(Socks5Encoder.passwordStatus(false));
+      session.closeAfterWrite("auth failed: empty " + (name.isEmpty() ? "user name" : "password"));
+      return;
+    }
+    session.control().pause();
+    session.authClient().authenticate(name, request.password(), session.clientIp()).onComplete(ar -> {
+      if (session.ended()) {
+        return;
+      }
+      session.user(name);
+      if (ar.failed()) {
+        LOG.warning("session=" + session.id() + " auth verticle unavailable for authentication: "
+            + ar.cause().getMessage());
+        session.write(Socks5Encoder.passwordStatus(false));
+        session.closeAfterWrite("auth unavailable");
+      } else if (!ar.result().allowed()) {
+        session.write(Socks5Encoder.passwordStatus(false));
+        session.closeAfterWrite("auth failed: " + ar.result().reason());
+      } else {
+        LOG.fine(() -> "session=" + session.id() + " user " + LogText.safe(name) + " authenticated ("
+            + ar.result().detail() + ")");
+        session.write(Socks5Encoder.passwordStatus(true));
+        expectRequest();
+        // A request pipelined behind the credentials has just been parsed. Only if it has not arrived yet is the
+        // socket resumed: resuming hands over at once what waited meanwhile (payload, even the client's FIN), which
+        // belongs to the relay once there is a request.
+        if (!requested && !session.ended()) {
+          session.control().resume();
+        }
+      }
+    });
+  }
+
+  private void expectRequest() {
+    session.phase(Phase.REQUEST);
+    decoder.expectCommandRequest();
+  }
+
+  @Override
+  public void onCommandRequest(Socks5CommandRequest request) {
+    requested = true;
+    session.onRequest(request);
+  }
+
+  @Override
+  public void onProtocolError(Socks5ProtocolException error) {
+    switch (error.kind()) {
+      case BAD_VERSION -> {
+        if (session.phase() == Phase.GREETING) {
+          // Not a SOCKS5 client: RFC 1928 has no reply for it.
+          session.end("protocol error: " + error.getMessage());
+        } else {
+          session.fail(error);
+        }
+      }
+      case BAD_AUTH_VERSION -> {
+        session.write(Socks5Encoder.passwordStatus(false));
+        session.closeAfterWrite("protocol error: " + error.getMessage());
+      }
+      default -> session.fail(error);
+    }
+  }
+}
