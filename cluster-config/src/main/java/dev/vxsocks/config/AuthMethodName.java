@@ -1,27 +1,17 @@
 package dev.vxsocks.config;
 
-import java.util.Arrays;
-import java.util.stream.Collectors;
-
 /**
- * An authentication method as {@code auth.methods} names it, with its RFC 1928 §3 method byte: the one list the
- * configuration, the negotiation step and the logs share.
+ * An authentication method as {@code auth.methods} names it ({@code none}, {@code username-password}), with its
+ * RFC 1928 §3 method byte: the one list the configuration, the negotiation step and the logs share.
  */
-public enum AuthMethodName {
-  NONE("none", 0x00),
-  USERNAME_PASSWORD("username-password", 0x02);
+public enum AuthMethodName implements ConfigWord {
+  NONE(0x00),
+  USERNAME_PASSWORD(0x02);
 
-  private final String configName;
   private final int code;
 
-  AuthMethodName(String configName, int code) {
-    this.configName = configName;
+  AuthMethodName(int code) {
     this.code = code;
-  }
-
-  /** The word in {@code auth.methods} and in log lines. */
-  public String configName() {
-    return configName;
   }
 
   /** The METHOD byte a client offers and the server selects. */
@@ -31,21 +21,11 @@ public enum AuthMethodName {
 
   /** The method {@code name} names (exactly, as the README writes it), or null. */
   public static AuthMethodName of(String name) {
-    for (AuthMethodName m : values()) {
-      if (m.configName.equals(name)) {
-        return m;
-      }
-    }
-    return null;
-  }
-
-  /** "none, username-password": for error messages. */
-  public static String known() {
-    return Arrays.stream(values()).map(AuthMethodName::configName).collect(Collectors.joining(", "));
+    return ConfigWord.byWord(AuthMethodName.class, name);
   }
 
   @Override
   public String toString() {
-    return configName;
+    return configName();
   }
 }

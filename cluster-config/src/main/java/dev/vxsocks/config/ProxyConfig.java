@@ -17,6 +17,9 @@ import java.util.Set;
  *
  * <p>The file format (YAML) is documented key by key in the README; the shipped default is
  * {@code vxsocks-default.yaml} in this module's resources.
+ *
+ * <p>Longer than our other classes for a reason: it is the one place every key, its default and its bounds are
+ * written, so that a reader checking a key against the README finds all of them in one file.
  */
 public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rules, Timeouts timeouts, Limits limits,
                           Bind bind, Udp udp, Cluster cluster, Admin admin, Drain drain) {
@@ -152,7 +155,7 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
     for (String m : a.strings("methods")) {
       AuthMethodName method = AuthMethodName.of(m);
       if (method == null) {
-        throw new ConfigException("auth.methods", "unknown method '" + m + "' (known: " + AuthMethodName.known() + ")");
+        throw new ConfigException("auth.methods", "unknown method '" + m + "' (known: " + ConfigWord.known(AuthMethodName.class) + ")");
       }
       methods.add(method);
     }
@@ -204,7 +207,7 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
       for (String cmd : q.strings("commands")) {
         CommandName c = CommandName.of(cmd);
         if (c == null) {
-          throw new ConfigException(q.key("commands"), "unknown command '" + cmd + "' (known: " + CommandName.known() + ")");
+          throw new ConfigException(q.key("commands"), "unknown command '" + cmd + "' (known: " + ConfigWord.known(CommandName.class) + ")");
         }
         commands.add(c);
       }

@@ -31,6 +31,9 @@ import java.util.logging.Logger;
  * The command line. {@code run} (the default) starts a node; {@code check-config} validates a configuration;
  * {@code hash-password} prints a hash for the {@code users} list. Errors are one line on standard error and a non-zero
  * exit code: 2 for a bad command line or configuration, 1 for anything else.
+ *
+ * <p>Longer than our other classes because the command line is parsed by hand here; it moves to picocli, one class
+ * per subcommand, with the operations work (the issue that adds {@code status} and {@code probe}).
  */
 public final class Main {
 

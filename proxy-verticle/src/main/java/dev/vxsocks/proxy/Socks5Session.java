@@ -43,6 +43,11 @@ import java.util.logging.Logger;
  * {@link CommandContext}, then the {@link Relay}. This class keeps what spans them: the socket, the handshake timer,
  * the session slot, the cleanups, the reply, and the one summary line in the {@code dev.vxsocks.session} log that
  * every session ends with. Everything runs on the socket's event loop.
+ *
+ * <p>Longer than our other classes for a reason: it is the one implementation of {@link CommandContext} (a short
+ * method each), and the fields those methods share (slot lease, reply, relay, cleanups) are one state that ends in one
+ * summary line; spreading it over classes would make each of them reach back into the others, which is what the
+ * command classes were split out to stop.
  */
 final class Socks5Session implements CommandContext, Relay.Listener {
 

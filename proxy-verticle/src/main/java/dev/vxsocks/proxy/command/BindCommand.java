@@ -131,13 +131,8 @@ public final class BindCommand {
 
   private void release() {
     cancelDeadline();
-    Future<Void> closed = listener == null ? Future.succeededFuture() : listener.close();
+    node.bindPorts().giveWhenClosed(heldPort, listener == null ? Future.succeededFuture() : listener.close());
     listener = null;
-    int port = heldPort;
     heldPort = 0;
-    if (port != 0) {
-      // Only once the socket is closed: the next session given this port must be able to bind it.
-      closed.onComplete(v -> node.bindPorts().give(port));
-    }
   }
 }

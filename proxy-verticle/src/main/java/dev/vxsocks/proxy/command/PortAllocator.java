@@ -1,6 +1,7 @@
 package dev.vxsocks.proxy.command;
 
 import dev.vxsocks.config.PortRange;
+import io.vertx.core.Future;
 
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -39,5 +40,15 @@ public final class PortAllocator {
   /** Gives back a port {@link #take} returned. */
   void give(int port) {
     held.remove(port);
+  }
+
+  /**
+   * Gives {@code port} back once {@code closed} completes (nothing for port 0, which the OS chose): only then can the
+   * next session given the port bind it.
+   */
+  void giveWhenClosed(int port, Future<Void> closed) {
+    if (port != 0) {
+      closed.onComplete(v -> give(port));
+    }
   }
 }

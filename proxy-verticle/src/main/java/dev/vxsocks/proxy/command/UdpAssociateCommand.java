@@ -118,14 +118,9 @@ public final class UdpAssociateCommand {
     if (relay != null) {
       relay.close();
     }
-    Future<Void> closed = clientSide == null ? Future.succeededFuture() : clientSide.close();
+    node.udpPorts().giveWhenClosed(heldPort, clientSide == null ? Future.succeededFuture() : clientSide.close());
     clientSide = null;
-    int port = heldPort;
     heldPort = 0;
-    if (port != 0) {
-      // Only once the socket is closed: the next association given this port must be able to bind it.
-      closed.onComplete(v -> node.udpPorts().give(port));
-    }
     node.auth().closeSession(lease);
     lease = null;
   }
