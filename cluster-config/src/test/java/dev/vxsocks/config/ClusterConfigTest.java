@@ -2,6 +2,7 @@ package dev.vxsocks.config;
 
 import com.hazelcast.config.Config;
 import com.hazelcast.config.MultiMapConfig;
+import com.hazelcast.spi.merge.DiscardMergePolicy;
 import dev.vxsocks.config.ProxyConfig.Cluster;
 import dev.vxsocks.config.ProxyConfig.Join;
 import dev.vxsocks.config.cluster.HazelcastSetup;
@@ -96,6 +97,12 @@ class ClusterConfigTest {
     assertThat(cfg.getMultiMapConfig("__vertx.subs").getValueCollectionType()).isEqualTo(MultiMapConfig.ValueCollectionType.SET);
     assertThat(cfg.getMapConfigs()).containsKeys("__vertx.haInfo", "__vertx.nodeInfo", HazelcastSetup.SESSIONS_MAP);
     assertThat(cfg.getMapConfig(HazelcastSetup.SESSIONS_MAP).getBackupCount()).isEqualTo(1);
+    // After a split brain the merging side's session shares are dropped; each merged member puts its own back.
+    assertThat(cfg.getMapConfig(HazelcastSetup.SESSIONS_MAP).getMergePolicyConfig().getPolicy())
+        .isEqualTo(DiscardMergePolicy.class.getName());
+    // Failure detection and merge timing stay Hazelcast's, so its -Dhazelcast.* system properties apply.
+    assertThat(cfg.getProperty("hazelcast.max.no.heartbeat.seconds")).isNull();
+    assertThat(cfg.getProperty("hazelcast.merge.next.run.delay.seconds")).isNull();
     assertThat(cfg.getNetworkConfig().getJoin().getMulticastConfig().isEnabled()).isFalse();
     assertThat(cfg.getNetworkConfig().getJoin().getTcpIpConfig().isEnabled()).isTrue();
     assertThat(cfg.getNetworkConfig().getJoin().getTcpIpConfig().getMembers()).isEqualTo(List.of("127.0.0.1:5701"));

@@ -425,7 +425,11 @@ class ThreeNodeClusterTest {
     return null;
   }
 
-  private static int request(Socket s, int port, String user, String password, int targetPort) throws IOException {
+  /**
+   * Greeting, RFC 1929 authentication and a CONNECT to 127.0.0.1:{@code targetPort} on {@code s}: the reply code,
+   * -1 if authentication failed.
+   */
+  static int request(Socket s, int port, String user, String password, int targetPort) throws IOException {
     if (authenticate(s, port, user, password) != 0) {
       return -1;
     }

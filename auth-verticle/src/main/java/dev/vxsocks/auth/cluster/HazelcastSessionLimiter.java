@@ -4,6 +4,7 @@ import com.hazelcast.cluster.Member;
 import com.hazelcast.cluster.MembershipEvent;
 import com.hazelcast.cluster.MembershipListener;
 import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.core.LifecycleEvent.LifecycleState;
 import com.hazelcast.map.EntryProcessor;
 import com.hazelcast.map.IMap;
 import dev.vxsocks.auth.SessionLimiter;
@@ -13,14 +14,18 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 import java.util.logging.Logger;
 
 /**
@@ -30,13 +35,24 @@ import java.util.logging.Logger;
  * key's owner. Because shares are kept apart, a member that leaves or crashes can have its share removed (membership
  * listener, and a sweep at start-up for members that left while nobody was listening), which plain counters cannot.
  *
+ * <p>A split brain: each side drops the other side's shares and goes on counting alone (so each side may admit up to
+ * the limit on its own while split). When the sides merge, Hazelcast moves the members of one side into the other
+ * under new member ids and offers their entries to the other side's; the map's merge policy discards them
+ * ({@code DiscardMergePolicy}, {@link HazelcastSetup}), so the surviving side's entries stay exact for its own members.
+ * Each member therefore keeps its own record of the slots it holds ({@code held}: per key, slots granted and not
+ * given back), and a member that went through a merge puts that record back under its new id once its calls in
+ * flight have settled ({@link #restore}): new calls wait meanwhile, so no grant or release crosses the restore. The
+ * same record is what a merged member's count is rebuilt from, so a share dropped while a member was only
+ * suspended (its heartbeats missed, then back) returns once that member has merged back.
+ *
  * <p>Only keys with a limit are touched: with both limits at 0 a session costs no cluster call. Raising a limit from 0
  * counts the sessions opened from then on.
  *
  * <p>When the store does not answer within the store timeout (split, overload, shutting down), the policy decides:
  * refuse (default) fails the open, so the proxy answers {@code 0x01} and logs the auth failure at WARNING; allow
  * grants an uncounted lease and logs a warning. Established sessions are never affected; a release that fails is
- * logged and the slot stays counted until this member leaves the cluster. A slot granted after the timeout gave up
+ * logged and the slot stays counted until this member leaves the cluster or merges back after a split (its share is
+ * then set from its own record, which no longer has the slot). A slot granted after the timeout gave up
  * is given back as soon as the late answer arrives.
  */
 public final class HazelcastSessionLimiter implements SessionLimiter {
@@ -50,13 +66,28 @@ public final class HazelcastSessionLimiter implements SessionLimiter {
   private final Vertx vertx;
   private final HazelcastInstance hz;
   private final IMap<String, HashMap<String, Integer>> map;
-  private final String member;
+  /** This member's id in the shares; a member gets a new one when it merges into another cluster. */
+  private volatile String member;
   private final boolean refuseWhenUnreachable;
   private final long timeoutMs;
   private final Map<String, Held> leases = new ConcurrentHashMap<>();
   private final Map<String, Integer> lastSeen = new ConcurrentHashMap<>();
   private final AtomicLong next = new AtomicLong();
   private UUID listenerId;
+  private UUID lifecycleId;
+
+  // Guarded by lock: the slots this member holds per key (what its share must be), the calls sent and not answered,
+  // and, while a merge is being repaired, the gate new calls wait at.
+  private final Object lock = new Object();
+  private final Map<String, Integer> held = new HashMap<>();
+  private int inFlight;
+  /** Non-null from a merge's start until this member's shares are back; new calls wait for it. */
+  private CompletableFuture<Void> gate;
+  /** Completed when the last call in flight is answered, while a restore waits for that. */
+  private CompletableFuture<Void> drained;
+  private boolean restoring;
+  private boolean restoreAgain;
+  private volatile boolean stopped;
 
   public HazelcastSessionLimiter(Vertx vertx, HazelcastInstance hz, ProxyConfig.Cluster cluster) {
     this(vertx, hz, cluster.refuseWhenUnreachable(), cluster.storeTimeout());
@@ -71,7 +102,10 @@ public final class HazelcastSessionLimiter implements SessionLimiter {
     this.timeoutMs = timeout.toMillis();
   }
 
-  /** Listens for members leaving and removes the share of members already gone. Blocking: call off the event loop. */
+  /**
+   * Listens for members leaving and for merges, and removes the share of members already gone. Blocking: call off
+   * the event loop.
+   */
   public HazelcastSessionLimiter start() {
     listenerId = hz.getCluster().addMembershipListener(new MembershipListener() {
       @Override
@@ -85,8 +119,103 @@ public final class HazelcastSessionLimiter implements SessionLimiter {
             .onFailure(err -> LOG.warning("sessions: could not drop the share of departed member " + gone + ": " + err));
       }
     });
+    lifecycleId = hz.getLifecycleService().addLifecycleListener(event -> {
+      if (event.getState() == LifecycleState.MERGING) {
+        closeGate();
+      } else if (event.getState() == LifecycleState.MERGED || event.getState() == LifecycleState.MERGE_FAILED) {
+        LOG.info("sessions: " + event.getState() + " (this member moved into another cluster): putting its share"
+            + " back");
+        restoreWhenQuiet();
+      }
+    });
     sweep();
     return this;
+  }
+
+  private void closeGate() {
+    synchronized (lock) {
+      if (gate == null) {
+        gate = new CompletableFuture<>();
+      }
+    }
+  }
+
+  /** Closes the gate, waits for the calls in flight, then restores; a restore asked for while one runs runs again. */
+  private void restoreWhenQuiet() {
+    CompletableFuture<Void> quiet;
+    synchronized (lock) {
+      if (gate == null) {
+        gate = new CompletableFuture<>();
+      }
+      if (restoring) {
+        restoreAgain = true;
+        return;
+      }
+      restoring = true;
+      if (inFlight == 0) {
+        quiet = CompletableFuture.completedFuture(null);
+      } else {
+        if (drained == null) {
+          drained = new CompletableFuture<>();
+        }
+        quiet = drained;
+      }
+    }
+    quiet.thenRun(() -> vertx.executeBlocking(this::restore, false).onComplete(ar -> {
+      boolean retry = ar.failed() && running();
+      boolean again;
+      CompletableFuture<Void> open = null;
+      synchronized (lock) {
+        restoring = false;
+        again = restoreAgain;
+        restoreAgain = false;
+        if (!retry && !again) {
+          open = gate;
+          gate = null;
+        }
+      }
+      if (retry) {
+        LOG.warning("sessions: could not put this member's share back after a merge (new sessions needing a limit"
+            + " check wait, and time out, until it succeeds); retrying in 1 s: " + ar.cause());
+        vertx.setTimer(1000, t -> restoreWhenQuiet());
+      } else if (again) {
+        restoreWhenQuiet();
+      } else if (open != null) {
+        open.complete(null);
+      }
+    }));
+  }
+
+  private boolean running() {
+    return !stopped && hz.getLifecycleService().isRunning();
+  }
+
+  /**
+   * Puts this member's share back after a merge, under its current id: for every key it holds slots of, its share
+   * is set to the slots it holds (its previous id's share removed); then the shares of members no longer in the
+   * cluster are swept. Runs with no call of this member in flight and new ones waiting. Blocking. Returns the number
+   * of slots put back.
+   */
+  int restore() throws Exception {
+    String before = member;
+    String now = hz.getCluster().getLocalMember().getUuid().toString();
+    member = now;
+    Map<String, Integer> snapshot;
+    synchronized (lock) {
+      snapshot = new HashMap<>(held);
+    }
+    List<CompletableFuture<Integer>> sets = new ArrayList<>();
+    for (Map.Entry<String, Integer> e : snapshot.entrySet()) {
+      sets.add(map.submitToKey(e.getKey(), new SetShare(now, e.getValue(), before)).toCompletableFuture());
+    }
+    // Generous: the gate stays shut until this succeeds (a failure retries).
+    CompletableFuture.allOf(sets.toArray(CompletableFuture[]::new)).get(Math.max(timeoutMs, 1000) * 5,
+        TimeUnit.MILLISECONDS);
+    int slots = snapshot.values().stream().mapToInt(Integer::intValue).sum();
+    int swept = sweep();
+    LOG.info("sessions: restored this member's share after a merge: " + slots + " slots of " + snapshot.size()
+        + " keys (member id " + before + " -> " + now + "; shares of " + swept + " departed members removed)");
+    return slots;
   }
 
   /**
@@ -115,8 +244,20 @@ public final class HazelcastSessionLimiter implements SessionLimiter {
   }
 
   public void stop() {
+    stopped = true;
     if (listenerId != null) {
       hz.getCluster().removeMembershipListener(listenerId);
+    }
+    if (lifecycleId != null) {
+      hz.getLifecycleService().removeLifecycleListener(lifecycleId);
+    }
+    CompletableFuture<Void> open;
+    synchronized (lock) {
+      open = gate;
+      gate = null;
+    }
+    if (open != null) {
+      open.complete(null);
     }
   }
 
@@ -164,7 +305,7 @@ public final class HazelcastSessionLimiter implements SessionLimiter {
     if (key == null) {
       return Future.succeededFuture(true);
     }
-    Future<Integer> raw = submit(key, new Acquire(member, limit));
+    Future<Integer> raw = submit(key, id -> new Acquire(id, limit), true);
     Future<Integer> timed = raw.timeout(timeoutMs, TimeUnit.MILLISECONDS);
     // A slot granted after we stopped waiting has no lease to give it back: give it back now.
     timed.onFailure(gaveUp -> raw.onSuccess(late -> {
@@ -182,34 +323,82 @@ public final class HazelcastSessionLimiter implements SessionLimiter {
     if (key == null) {
       return;
     }
-    call(key, new Release(member)).onComplete(ar -> {
+    submit(key, Release::new, false).timeout(timeoutMs, TimeUnit.MILLISECONDS).onComplete(ar -> {
       if (ar.succeeded()) {
         lastSeen.put(key, ar.result());
       } else {
-        LOG.warning("sessions: could not release a slot of " + key + " (it stays counted until this member leaves): "
-            + ar.cause());
+        LOG.warning("sessions: could not release a slot of " + key
+            + " (it stays counted until this member leaves or merges): " + ar.cause());
       }
     });
   }
 
-  private Future<Integer> call(String key, EntryProcessor<String, HashMap<String, Integer>, Integer> processor) {
-    return submit(key, processor).timeout(timeoutMs, TimeUnit.MILLISECONDS);
+  /**
+   * Sends the processor made for this member's id to the key's owner once no restore is pending: an acquire's grant
+   * is added to {@code held} when its answer arrives (before the call stops counting as in flight), a release is
+   * taken off {@code held} when it is sent. A release waiting at the gate is thus still in the record a restore puts
+   * back, and takes its slot off the restored share afterwards.
+   */
+  private Future<Integer> submit(String key,
+      Function<String, EntryProcessor<String, HashMap<String, Integer>, Integer>> processor, boolean acquire) {
+    CompletableFuture<Integer> result = new CompletableFuture<>();
+    send(key, processor, acquire, result);
+    return Future.fromCompletionStage(result, vertx.getOrCreateContext());
   }
 
-  private Future<Integer> submit(String key, EntryProcessor<String, HashMap<String, Integer>, Integer> processor) {
+  private void send(String key, Function<String, EntryProcessor<String, HashMap<String, Integer>, Integer>> processor,
+      boolean acquire, CompletableFuture<Integer> result) {
+    CompletableFuture<Void> wait;
+    synchronized (lock) {
+      wait = gate;
+      if (wait == null) {
+        inFlight++;
+        if (!acquire) {
+          held.computeIfPresent(key, (k, v) -> v <= 1 ? null : v - 1);
+        }
+      }
+    }
+    if (wait != null) {
+      wait.thenRun(() -> send(key, processor, acquire, result));
+      return;
+    }
     try {
-      return Future.fromCompletionStage(map.submitToKey(key, processor), vertx.getOrCreateContext());
+      map.submitToKey(key, processor.apply(member)).whenComplete((answer, err) -> {
+        settled(key, acquire && answer != null && answer > 0);
+        if (err != null) {
+          result.completeExceptionally(err);
+        } else {
+          result.complete(answer);
+        }
+      });
     } catch (RuntimeException notActive) {
-      return Future.failedFuture(notActive);
+      settled(key, false);
+      result.completeExceptionally(notActive);
+    }
+  }
+
+  private void settled(String key, boolean granted) {
+    CompletableFuture<Void> quiet = null;
+    synchronized (lock) {
+      if (granted) {
+        held.merge(key, 1, Integer::sum);
+      }
+      if (--inFlight == 0 && drained != null) {
+        quiet = drained;
+        drained = null;
+      }
+    }
+    if (quiet != null) {
+      quiet.complete(null);
     }
   }
 
   @Override
   public void close(String lease) {
-    Held held = lease == null ? null : leases.remove(lease);
-    if (held != null) {
-      release(held.userKey());
-      release(held.ipKey());
+    Held h = lease == null ? null : leases.remove(lease);
+    if (h != null) {
+      release(h.userKey());
+      release(h.ipKey());
     }
   }
 
@@ -228,6 +417,13 @@ public final class HazelcastSessionLimiter implements SessionLimiter {
   public int clusterCount(String key) {
     HashMap<String, Integer> shares = map.get(key);
     return shares == null ? 0 : shares.values().stream().mapToInt(Integer::intValue).sum();
+  }
+
+  /** The slots this member holds of {@code key}, by its own record (tests and diagnostics). */
+  public int heldHere(String key) {
+    synchronized (lock) {
+      return held.getOrDefault(key, 0);
+    }
   }
 
   static int sum(HashMap<String, Integer> shares) {
@@ -274,6 +470,38 @@ public final class HazelcastSessionLimiter implements SessionLimiter {
         return sum(shares);
       }
       shares.computeIfPresent(member, (k, v) -> v <= 1 ? null : v - 1);
+      entry.setValue(shares.isEmpty() ? null : shares);
+      return sum(shares);
+    }
+  }
+
+  /**
+   * Sets {@code member}'s share to {@code count} (none when 0) and removes the share of {@code previous}, that
+   * member's id before a merge gave it a new one; returns the new sum. Setting, not adding, makes it idempotent.
+   */
+  static final class SetShare implements EntryProcessor<String, HashMap<String, Integer>, Integer> {
+    private static final long serialVersionUID = 1L;
+    private final String member;
+    private final int count;
+    private final String previous;
+
+    SetShare(String member, int count, String previous) {
+      this.member = member;
+      this.count = count;
+      this.previous = previous;
+    }
+
+    @Override
+    public Integer process(Map.Entry<String, HashMap<String, Integer>> entry) {
+      HashMap<String, Integer> shares = entry.getValue() == null ? new HashMap<>() : entry.getValue();
+      if (previous != null) {
+        shares.remove(previous);
+      }
+      if (count > 0) {
+        shares.put(member, count);
+      } else {
+        shares.remove(member);
+      }
       entry.setValue(shares.isEmpty() ? null : shares);
       return sum(shares);
     }

@@ -226,6 +226,47 @@ class TwoMemberClusterTest {
     }
   }
 
+  /**
+   * What a merge leaves (the merging side's entries discarded, so this member's share is gone) is repaired from the
+   * member's own record of its slots; restoring twice changes nothing, and slots closed afterwards come off the
+   * restored share.
+   */
+  @Test
+  void restorePutsBackExactlyTheSlotsThisMemberHolds() throws Exception {
+    HazelcastSessionLimiter la = new HazelcastSessionLimiter(vertxA, hzA, true, Duration.ofSeconds(5)).start();
+    HazelcastSessionLimiter lb = new HazelcastSessionLimiter(vertxB, hzB, true, Duration.ofSeconds(5)).start();
+    IMap<String, HashMap<String, Integer>> map = hzA.getMap(HazelcastSetup.SESSIONS_MAP);
+    try {
+      List<String> leases = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        leases.add(la.open("merged", "127.0.0.1", 5, 0).await(10, TimeUnit.SECONDS));
+      }
+      String onB = lb.open("merged", "127.0.0.1", 5, 0).await(10, TimeUnit.SECONDS);
+      assertThat(leases).doesNotContainNull();
+      assertThat(onB).isNotNull();
+      assertThat(la.heldHere("u:merged")).isEqualTo(3);
+      // A's share lost, as when its side's entries are discarded in a merge.
+      HashMap<String, Integer> shares = map.get("u:merged");
+      shares.remove(hzA.getCluster().getLocalMember().getUuid().toString());
+      map.put("u:merged", shares);
+      assertThat(la.clusterCount("u:merged")).isEqualTo(1);
+      assertThat(la.restore()).isEqualTo(3);
+      assertThat(la.clusterCount("u:merged")).isEqualTo(4);
+      assertThat(la.restore()).isEqualTo(3);
+      assertThat(la.clusterCount("u:merged")).isEqualTo(4);
+      la.close(leases.get(0));
+      poll(Duration.ofSeconds(5), () -> la.clusterCount("u:merged") == 3 && la.heldHere("u:merged") == 2);
+      la.close(leases.get(1));
+      la.close(leases.get(2));
+      lb.close(onB);
+      poll(Duration.ofSeconds(5), () -> la.clusterCount("u:merged") == 0 && la.heldHere("u:merged") == 0);
+    } finally {
+      la.stop();
+      lb.stop();
+      map.remove("u:merged");
+    }
+  }
+
   @Test
   void unreachableStoreRefusesOrAllowsAsConfigured() throws Exception {
     int port = freePort();

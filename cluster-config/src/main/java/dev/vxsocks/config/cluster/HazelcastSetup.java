@@ -4,8 +4,10 @@ import com.hazelcast.client.config.ClientConfig;
 import com.hazelcast.config.Config;
 import com.hazelcast.config.JoinConfig;
 import com.hazelcast.config.MapConfig;
+import com.hazelcast.config.MergePolicyConfig;
 import com.hazelcast.config.MultiMapConfig;
 import com.hazelcast.config.NetworkConfig;
+import com.hazelcast.spi.merge.DiscardMergePolicy;
 import dev.vxsocks.config.ProxyConfig.Cluster;
 import dev.vxsocks.config.ProxyConfig.Join;
 import io.vertx.core.Future;
@@ -22,6 +24,17 @@ import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
  * {@code __vertx.subs} multimap (SET values) and the {@code __vertx.haInfo} and {@code __vertx.nodeInfo} maps, each
  * with one backup — plus ours ({@link #SESSIONS_MAP}, {@link #USERS_MAP}, {@link #CONFIG_MAP}), also with one backup
  * so a crashed member's data survives (README, "Running a cluster").
+ *
+ * <p>After a split brain, the side that merges into the other offers its entries of {@link #SESSIONS_MAP} to the
+ * other side and {@link DiscardMergePolicy} drops them all: that map's entries hold each member's share, and the
+ * merging side's copies are stale for the other side's members and filed under ids its own members lose in the
+ * merge; each merged member puts its own share back instead (HazelcastSessionLimiter). The other maps keep
+ * Hazelcast's default (an entry missing on the surviving side is taken over).
+ *
+ * <p>Failure detection and merge timing are not set here, so Hazelcast's own system properties apply unchanged
+ * ({@code -Dhazelcast.heartbeat.interval.seconds}, {@code hazelcast.max.no.heartbeat.seconds},
+ * {@code hazelcast.merge.first.run.delay.seconds}, {@code hazelcast.merge.next.run.delay.seconds}; README, "Split
+ * brain").
  */
 public final class HazelcastSetup {
 
@@ -79,7 +92,8 @@ public final class HazelcastSetup {
         .setValueCollectionType(MultiMapConfig.ValueCollectionType.SET));
     cfg.addMapConfig(new MapConfig("__vertx.haInfo").setBackupCount(1));
     cfg.addMapConfig(new MapConfig("__vertx.nodeInfo").setBackupCount(1));
-    cfg.addMapConfig(new MapConfig(SESSIONS_MAP).setBackupCount(1));
+    cfg.addMapConfig(new MapConfig(SESSIONS_MAP).setBackupCount(1)
+        .setMergePolicyConfig(new MergePolicyConfig().setPolicy(DiscardMergePolicy.class.getName())));
     cfg.addMapConfig(new MapConfig(USERS_MAP).setBackupCount(1));
     cfg.addMapConfig(new MapConfig(CONFIG_MAP).setBackupCount(1));
     return cfg;
