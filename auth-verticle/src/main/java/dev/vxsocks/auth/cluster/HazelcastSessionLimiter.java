@@ -54,6 +54,10 @@ import java.util.logging.Logger;
  * logged and the slot stays counted until this member leaves the cluster or merges back after a split (its share is
  * then set from its own record, which no longer has the slot). A slot granted after the timeout gave up
  * is given back as soon as the late answer arrives.
+ *
+ * <p>Longer than our other classes for a reason: the entry processors at the end run on the key's owner and travel
+ * there by class name, so they stay nested here (a new name would fail on an older member during a rolling
+ * upgrade), and the merge restore shares the gate and the record with every open and close.
  */
 public final class HazelcastSessionLimiter implements SessionLimiter {
 
