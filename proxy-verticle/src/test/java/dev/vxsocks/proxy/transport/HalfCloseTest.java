@@ -1,7 +1,5 @@
-package dev.vxsocks.launcher;
+package dev.vxsocks.proxy.transport;
 
-import dev.vxsocks.proxy.transport.HalfClose;
-import dev.vxsocks.proxy.transport.ZeroCopy;
 import io.netty.channel.socket.DuplexChannel;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -41,7 +39,7 @@ class HalfCloseTest {
   @ParameterizedTest
   @ValueSource(strings = {"nio", "native"})
   void finFollowsTheWritesAndTheReadSideStaysOpen(String transport) throws Exception {
-    vertx = ProxyFixture.vertx(transport);
+    vertx = Loopback.vertx(transport);
     byte[] written = new byte[300_000];
     for (int i = 0; i < written.length; i++) {
       written[i] = (byte) (i * 31);
@@ -55,14 +53,14 @@ class HalfCloseTest {
       assertThat(HalfClose.enable(socket)).isTrue();
       ZeroCopy.copying(socket, data -> {
         if (data.length() == 0) {
-          peerFin.complete(((DuplexChannel) ProxyFixture.channel(socket)).isActive());
+          peerFin.complete(((DuplexChannel) Loopback.channel(socket)).isActive());
           socket.close();
         } else {
           received.writeBytes(data.getBytes());
         }
       });
       socket.write(Buffer.buffer(written)).compose(v -> HalfClose.shutdownOutput(socket)).onComplete(ar -> {
-        DuplexChannel ch = (DuplexChannel) ProxyFixture.channel(socket);
+        DuplexChannel ch = (DuplexChannel) Loopback.channel(socket);
         outputShutdown.complete(ar.succeeded() && ch.isOutputShutdown() && !ch.isInputShutdown());
       });
     });
