@@ -1,47 +1,42 @@
 package dev.vxsocks.proxy.transport;
 
-import io.netty.bootstrap.Bootstrap;
-import io.netty.bootstrap.ServerBootstrap;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelFactory;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.IoHandlerFactory;
-import io.netty.channel.ServerChannel;
-import io.netty.channel.socket.DatagramChannel;
-import io.netty.channel.socket.InternetProtocolFamily;
-import io.vertx.core.datagram.DatagramSocketOptions;
-import io.vertx.core.net.ClientOptionsBase;
-import io.vertx.core.net.NetServerOptions;
 import io.vertx.core.transport.Transport;
 
-import java.net.SocketAddress;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ThreadFactory;
-import java.util.function.Consumer;
-
 /**
- * The transport the node's Vert.x runs on: the native one (epoll) when it is available, NIO otherwise, minus the
- * socket options Vert.x sets on every connection to the values they already have. Vert.x applies TCP_USER_TIMEOUT,
- * TCP_QUICKACK, TCP_CORK, SO_KEEPALIVE, TCP_NODELAY (and SO_REUSEADDR on outgoing connections) to each accepted and
- * each connected socket, whatever their values: a setsockopt(2) call each, eleven per proxied session, all of them
- * no-ops here (Netty itself turns TCP_NODELAY on for every new socket). Only options equal to what a new socket
- * already has are skipped; any option configured to something else is still set.
+ * The transport the node's Vert.x runs on: the native one (epoll) when it is available, NIO otherwise. With
+ * {@link LeanTransport} (Vert.x's transport SPI and Netty's bootstraps), minus the socket options Vert.x sets on every
+ * connection to the values they already have. Vert.x applies TCP_USER_TIMEOUT, TCP_QUICKACK, TCP_CORK, SO_KEEPALIVE,
+ * TCP_NODELAY (and SO_REUSEADDR on outgoing connections) to each accepted and each connected socket, whatever their
+ * values: a setsockopt(2) call each, eleven per proxied session, all of them no-ops here (Netty itself turns
+ * TCP_NODELAY on for every new socket). Only options equal to what a new socket already has are skipped; any option
+ * configured to something else is still set. {@link PortableTransport}, used when that SPI has changed (see
+ * {@link Internals}), is the same transport as Vert.x gives it, every option set.
  */
 public final class SocketTransport {
+
+  /** How the transport is built: {@link LeanTransport} or {@link PortableTransport}. */
+  interface Path {
+    Transport preferred();
+  }
+
+  static final Path PATH = Internals.SOCKET_TRANSPORT;
 
   private SocketTransport() {
   }
 
   /** The transport to build the node's Vert.x with. */
   public static Transport preferred() {
+    return PATH.preferred();
+  }
+
+  /** Epoll when it is available, else null: the only native transport the no-op list below is written for. */
+  static Transport epoll() {
     Transport nativeOne = Transport.nativeTransport();
     if (nativeOne == null || !nativeOne.available() || !"epoll".equals(nativeOne.name())) {
-      return Transport.NIO;
+      return null;
     }
-    return new Lean(nativeOne);
+    return nativeOne;
   }
 
   /** True when the option, as configured, is what a new Linux TCP socket from Netty has anyway. */
@@ -66,170 +61,5 @@ public final class SocketTransport {
   private static boolean named(String name, String shortName) {
     int start = name.length() - shortName.length();
     return start >= 0 && name.startsWith(shortName, start) && (start == 0 || name.charAt(start - 1) == '#');
-  }
-
-  /** Removes from a bootstrap the options {@link #isNoOp} says a new socket has anyway. */
-  private static void dropNoOps(Map<ChannelOption<?>, Object> options, Consumer<ChannelOption<?>> remove) {
-    options.forEach((option, value) -> {
-      if (isNoOp(option, value)) {
-        remove.accept(option);
-      }
-    });
-  }
-
-  // Netty removes an option when it is set to null; the raw cast is what its generic signature needs for that.
-  @SuppressWarnings({"unchecked", "rawtypes"})
-  private static void removeOption(Bootstrap bootstrap, ChannelOption<?> option) {
-    bootstrap.option((ChannelOption) option, null);
-  }
-
-  @SuppressWarnings({"unchecked", "rawtypes"})
-  private static void removeChildOption(ServerBootstrap bootstrap, ChannelOption<?> option) {
-    bootstrap.childOption((ChannelOption) option, null);
-  }
-
-  private record ClientNoOps(ClientOptionsBase options, int connectTimeout, boolean domainSocket,
-      List<ChannelOption<?>> drop) {
-  }
-
-  /** The public face Vert.x's builder takes. */
-  private record Lean(Transport delegate, Spi spi) implements Transport {
-    Lean(Transport delegate) {
-      this(delegate, new Spi(delegate.implementation()));
-    }
-
-    @Override
-    public String name() {
-      return delegate.name();
-    }
-
-    @Override
-    public boolean available() {
-      return delegate.available();
-    }
-
-    @Override
-    public Throwable unavailabilityCause() {
-      return delegate.unavailabilityCause();
-    }
-
-    @Override
-    public io.vertx.core.spi.transport.Transport implementation() {
-      return spi;
-    }
-  }
-
-  /** Everything as the native transport does it, except the no-op options. */
-  private static final class Spi implements io.vertx.core.spi.transport.Transport {
-    private static final int MAX_CLIENTS = 8;
-    private final io.vertx.core.spi.transport.Transport d;
-    /** The no-op options of the clients configured last, newest first. */
-    private volatile ClientNoOps[] clientNoOps = new ClientNoOps[0];
-
-    Spi(io.vertx.core.spi.transport.Transport delegate) {
-      this.d = delegate;
-    }
-
-    @Override
-    public void configure(NetServerOptions options, boolean domainSocket, ServerBootstrap bootstrap) {
-      d.configure(options, domainSocket, bootstrap);
-      dropNoOps(bootstrap.config().childOptions(), option -> removeChildOption(bootstrap, option));
-    }
-
-    @Override
-    public void configure(ClientOptionsBase options, int connectTimeout, boolean domainSocket, Bootstrap bootstrap) {
-      d.configure(options, connectTimeout, domainSocket, bootstrap);
-      for (ChannelOption<?> option : noOps(options, connectTimeout, domainSocket, bootstrap)) {
-        removeOption(bootstrap, option);
-      }
-    }
-
-    /**
-     * The no-op options {@link #configure} set on {@code bootstrap}. This runs for every upstream connection; which
-     * options are no-ops depends only on the arguments, and a NetClient passes its same options object each time, so
-     * the list is worked out once per client and connect timeout (reading the bootstrap's options copies its map).
-     */
-    private List<ChannelOption<?>> noOps(ClientOptionsBase options, int connectTimeout, boolean domainSocket,
-        Bootstrap bootstrap) {
-      ClientNoOps[] known = clientNoOps;
-      for (ClientNoOps k : known) {
-        if (k.options() == options && k.connectTimeout() == connectTimeout && k.domainSocket() == domainSocket) {
-          return k.drop();
-        }
-      }
-      List<ChannelOption<?>> drop = new ArrayList<>();
-      dropNoOps(bootstrap.config().options(), drop::add);
-      // Copy on write, newest first, at most a few (one client per verticle instance; a reload makes new ones).
-      ClientNoOps[] next = new ClientNoOps[Math.min(known.length + 1, MAX_CLIENTS)];
-      next[0] = new ClientNoOps(options, connectTimeout, domainSocket, List.copyOf(drop));
-      System.arraycopy(known, 0, next, 1, next.length - 1);
-      clientNoOps = next;
-      return next[0].drop();
-    }
-
-    @Override
-    public void configure(DatagramChannel channel, DatagramSocketOptions options) {
-      d.configure(channel, options);
-    }
-
-    @Override
-    public boolean supportsDomainSockets() {
-      return d.supportsDomainSockets();
-    }
-
-    @Override
-    public boolean supportFileRegion() {
-      return d.supportFileRegion();
-    }
-
-    @Override
-    public boolean isAvailable() {
-      return d.isAvailable();
-    }
-
-    @Override
-    public Throwable unavailabilityCause() {
-      return d.unavailabilityCause();
-    }
-
-    @Override
-    public SocketAddress convert(io.vertx.core.net.SocketAddress address) {
-      return d.convert(address);
-    }
-
-    @Override
-    public io.vertx.core.net.SocketAddress convert(SocketAddress address) {
-      return d.convert(address);
-    }
-
-    @Override
-    public IoHandlerFactory ioHandlerFactory() {
-      return d.ioHandlerFactory();
-    }
-
-    @Override
-    public EventLoopGroup eventLoopGroup(int type, int nThreads, ThreadFactory threadFactory, int ioRatio) {
-      return d.eventLoopGroup(type, nThreads, threadFactory, ioRatio);
-    }
-
-    @Override
-    public DatagramChannel datagramChannel() {
-      return d.datagramChannel();
-    }
-
-    @Override
-    public DatagramChannel datagramChannel(InternetProtocolFamily family) {
-      return d.datagramChannel(family);
-    }
-
-    @Override
-    public ChannelFactory<? extends Channel> channelFactory(boolean domainSocket) {
-      return d.channelFactory(domainSocket);
-    }
-
-    @Override
-    public ChannelFactory<? extends ServerChannel> serverChannelFactory(boolean domainSocket) {
-      return d.serverChannelFactory(domainSocket);
-    }
   }
 }

@@ -41,7 +41,7 @@ class DirectWritesTest {
   @Test
   void thisVertxHasTheDirectPath() {
     assertThat(DirectWrites.available())
-        .as("Vert.x no longer has VertxConnection.outboundMessageQueue / DirectOutboundMessageQueue: see DirectWrites")
+        .as("Vert.x no longer has VertxConnection.outboundMessageQueue / DirectOutboundMessageQueue: see InternalDirectWrites")
         .isTrue();
   }
 

@@ -1,4 +1,4 @@
-package dev.vxsocks.launcher;
+package dev.vxsocks.proxy.transport;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
@@ -17,25 +17,25 @@ import java.util.concurrent.TimeUnit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The node's transport (dev.vxsocks.proxy.transport.SocketTransport) skips socket options that are no-ops; these are the
+ * The node's transport ({@link SocketTransport}) skips socket options that are no-ops; these are the
  * options the sockets then really have, read back from the kernel: what was configured holds, defaults stay defaults.
  */
 class SocketTransportTest {
 
   @Test
   void configuredOptionsHoldAndDefaultsStayDefaults() throws Exception {
-    Vertx vertx = ProxyFixture.nativeVertx();
+    Vertx vertx = Loopback.nativeVertx();
     try {
       assertThat(vertx.isNativeTransportEnabled()).isTrue();
       Promise<Channel> accepted = Promise.promise();
       NetServer server = vertx.createNetServer(new NetServerOptions().setHost("127.0.0.1").setPort(0)
           .setTcpNoDelay(true).setTcpKeepAlive(true).setTcpUserTimeout(7000));
-      server.connectHandler(s -> accepted.tryComplete(ProxyFixture.channel(s)));
+      server.connectHandler(s -> accepted.tryComplete(Loopback.channel(s)));
       server.listen().await(10, TimeUnit.SECONDS);
       NetSocket client = vertx.createNetClient(new NetClientOptions().setTcpNoDelay(true))
           .connect(server.actualPort(), "127.0.0.1").await(10, TimeUnit.SECONDS);
       Channel in = accepted.future().await(10, TimeUnit.SECONDS);
-      Channel out = ProxyFixture.channel(client);
+      Channel out = Loopback.channel(client);
 
       // Configured away from the defaults: still applied.
       assertThat(in.config().getOption(ChannelOption.SO_KEEPALIVE)).isTrue();
@@ -57,7 +57,7 @@ class SocketTransportTest {
    */
   @Test
   void aClientsLaterConnectionsGetTheSameOptions() throws Exception {
-    Vertx vertx = ProxyFixture.nativeVertx();
+    Vertx vertx = Loopback.nativeVertx();
     try {
       NetServer server = vertx.createNetServer(new NetServerOptions().setHost("127.0.0.1").setPort(0));
       server.connectHandler(s -> { });
@@ -66,8 +66,8 @@ class SocketTransportTest {
       NetClient tuned = vertx.createNetClient(new NetClientOptions().setTcpKeepAlive(true).setTcpUserTimeout(5000)
           .setTcpNoDelay(false));
       for (int i = 0; i < 2; i++) {
-        Channel p = ProxyFixture.channel(plain.connect(server.actualPort(), "127.0.0.1").await(10, TimeUnit.SECONDS));
-        Channel t = ProxyFixture.channel(tuned.connect(server.actualPort(), "127.0.0.1").await(10, TimeUnit.SECONDS));
+        Channel p = Loopback.channel(plain.connect(server.actualPort(), "127.0.0.1").await(10, TimeUnit.SECONDS));
+        Channel t = Loopback.channel(tuned.connect(server.actualPort(), "127.0.0.1").await(10, TimeUnit.SECONDS));
         assertThat(p.config().getOption(ChannelOption.SO_KEEPALIVE)).as("plain, connection %d", i).isFalse();
         assertThat(p.config().getOption(EpollChannelOption.TCP_USER_TIMEOUT)).as("plain, connection %d", i).isZero();
         assertThat(p.config().getOption(ChannelOption.TCP_NODELAY)).as("plain, connection %d", i).isTrue();
