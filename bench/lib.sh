@@ -15,7 +15,8 @@ build_loadgen() {
   ulimit -n "$(ulimit -Hn | sed 's/unlimited/20000/')" 2>/dev/null || true
 }
 
-# vxsocks_config FILE PORT: no auth, 127.0.0.1 only, no session limits (as bench/run.sh's vxsocks subject).
+# vxsocks_config FILE PORT: no auth, 127.0.0.1 only, no session limits (as bench/run.sh's vxsocks subject), no admin
+# port (two proxies side by side would both want the default one).
 vxsocks_config() {
   cat >"$1" <<YAML
 listen: { host: 127.0.0.1, port: $2 }
@@ -26,6 +27,7 @@ rules:
   request: [ { action: allow, to: ["127.0.0.0/8"] } ]
 timeouts: { handshake: 10s, connect: 10s, idle: 5m }
 limits: { sessions-per-user: 0, sessions-per-client-ip: 0, pending-handshakes: 20000 }
+admin: { port: 0 }
 YAML
 }
 
