@@ -1,5 +1,8 @@
 package dev.vxsocks.launcher;
 
+import dev.vxsocks.testing.LoopbackTargets;
+import dev.vxsocks.testing.LoopbackTargets.UdpEcho;
+import dev.vxsocks.testing.SharedTargets;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -14,8 +17,6 @@ import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.DatagramPacket;
-import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -49,8 +50,8 @@ import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import static dev.vxsocks.launcher.SharedTargets.echo;
-import static dev.vxsocks.launcher.SharedTargets.http;
+import static dev.vxsocks.testing.SharedTargets.echo;
+import static dev.vxsocks.testing.SharedTargets.http;
 import static dev.vxsocks.launcher.ThreeNodeClusterTest.freePort;
 import static dev.vxsocks.launcher.ThreeNodeClusterTest.poll;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -185,7 +186,7 @@ class HaproxyClusterTest {
         started.forEach(Process::destroyForcibly);
       }
     }));
-    udpEcho = UdpEcho.start();
+    udpEcho = UdpEcho.start("127.0.0.1");
     frontPort = freePort();
     statsPort = freePort();
     for (int i = 0; i < 3; i++) {
@@ -896,44 +897,5 @@ class HaproxyClusterTest {
   private static String tail(String text, int lines) {
     List<String> all = text.lines().toList();
     return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
-  }
-
-  /** Answers every datagram to its sender, on 127.0.0.1; bounded in count, stops when closed. */
-  static final class UdpEcho implements AutoCloseable {
-    private final DatagramSocket socket;
-    private final Thread thread;
-
-    private UdpEcho(DatagramSocket socket) {
-      this.socket = socket;
-      this.thread = new Thread(() -> {
-        byte[] buf = new byte[65535];
-        for (int i = 0; i < 10_000 && !socket.isClosed(); i++) {
-          DatagramPacket p = new DatagramPacket(buf, buf.length);
-          try {
-            socket.receive(p);
-            socket.send(new DatagramPacket(p.getData(), p.getLength(), p.getSocketAddress()));
-          } catch (IOException closed) {
-            return;
-          }
-        }
-      }, "udp-echo");
-      thread.setDaemon(true);
-    }
-
-    static UdpEcho start() throws IOException {
-      UdpEcho e = new UdpEcho(new DatagramSocket(new InetSocketAddress(LoopbackTargets.IPV4, 0)));
-      e.thread.start();
-      return e;
-    }
-
-    int port() {
-      return socket.getLocalPort();
-    }
-
-    @Override
-    public void close() throws InterruptedException {
-      socket.close();
-      thread.join(5000);
-    }
   }
 }

@@ -1,5 +1,6 @@
 package dev.vxsocks.launcher;
 
+import dev.vxsocks.testing.LoopbackTargets;
 import io.vertx.core.Vertx;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -19,8 +20,8 @@ import java.util.concurrent.TimeUnit;
 
 import static dev.vxsocks.launcher.ProxyFixture.PASSWORD;
 import static dev.vxsocks.launcher.ProxyFixture.USER;
-import static dev.vxsocks.launcher.SharedTargets.answerAfterEof;
-import static dev.vxsocks.launcher.SharedTargets.echo;
+import static dev.vxsocks.testing.SharedTargets.answerAfterEof;
+import static dev.vxsocks.testing.SharedTargets.echo;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

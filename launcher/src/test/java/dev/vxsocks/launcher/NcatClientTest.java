@@ -1,6 +1,7 @@
 package dev.vxsocks.launcher;
 
-import dev.vxsocks.launcher.LoopbackTargets.TcpTarget;
+import dev.vxsocks.testing.LoopbackTargets;
+import dev.vxsocks.testing.LoopbackTargets.TcpTarget;
 import io.vertx.core.Vertx;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -15,8 +16,8 @@ import java.util.concurrent.TimeUnit;
 
 import static dev.vxsocks.launcher.ProxyFixture.PASSWORD;
 import static dev.vxsocks.launcher.ProxyFixture.USER;
-import static dev.vxsocks.launcher.SharedTargets.answerAfterEof;
-import static dev.vxsocks.launcher.SharedTargets.echo;
+import static dev.vxsocks.testing.SharedTargets.answerAfterEof;
+import static dev.vxsocks.testing.SharedTargets.echo;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**

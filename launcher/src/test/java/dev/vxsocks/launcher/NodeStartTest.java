@@ -2,6 +2,7 @@ package dev.vxsocks.launcher;
 
 import dev.vxsocks.config.PasswordHash;
 import dev.vxsocks.config.ProxyConfig;
+import dev.vxsocks.testing.SharedTargets;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -14,7 +15,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import static dev.vxsocks.launcher.SharedTargets.http;
+import static dev.vxsocks.testing.SharedTargets.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** {@code Node.start} itself: port 0 with several connection verticles, and one node per Vert.x instance. */

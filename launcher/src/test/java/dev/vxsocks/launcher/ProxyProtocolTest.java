@@ -1,5 +1,7 @@
 package dev.vxsocks.launcher;
 
+import dev.vxsocks.testing.LoopbackTargets.UdpEcho;
+import dev.vxsocks.testing.SharedTargets;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -25,7 +27,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import static dev.vxsocks.launcher.SharedTargets.echo;
+import static dev.vxsocks.testing.SharedTargets.echo;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -266,24 +268,10 @@ class ProxyProtocolTest {
   @Test
   void udpRelayAcceptsDatagramsFromTheHeadersAddress(Vertx vertx) throws Exception {
     Node node = start(vertx, new JsonObject(), null);
-    try (DatagramSocket udpEcho = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0));
+    try (UdpEcho udpEcho = UdpEcho.start("127.0.0.1");
          DatagramSocket client = new DatagramSocket(new InetSocketAddress("127.0.0.2", 0));
          DatagramSocket balancerUdp = new DatagramSocket(new InetSocketAddress(BALANCER, 0));
          Socket control = from(BALANCER, node.port())) {
-      Thread echoer = new Thread(() -> {
-        byte[] buf = new byte[2048];
-        try {
-          while (true) {
-            DatagramPacket p = new DatagramPacket(buf, buf.length);
-            udpEcho.receive(p);
-            udpEcho.send(new DatagramPacket(p.getData(), p.getLength(), p.getSocketAddress()));
-          }
-        } catch (IOException closed) {
-          // the test is over
-        }
-      }, "udp-echo");
-      echoer.setDaemon(true);
-      echoer.start();
       client.setSoTimeout(TIMEOUT_MS);
       // UDP ASSOCIATE announcing DST 0.0.0.0:0 (the client does not know its address yet).
       control.getOutputStream().write(concat(v2("127.0.0.2", client.getLocalPort(), node.port()),
@@ -294,7 +282,7 @@ class ProxyProtocolTest {
       assertThat(reply[1]).isZero();
       InetSocketAddress relay = new InetSocketAddress(InetAddress.getByAddress(Arrays.copyOfRange(reply, 4, 8)),
           ((reply[8] & 0xFF) << 8) | (reply[9] & 0xFF));
-      int echoPort = udpEcho.getLocalPort();
+      int echoPort = udpEcho.port();
       byte[] datagram = concat(bytes(0, 0, 0, 0x01, 127, 0, 0, 1, echoPort >> 8, echoPort & 0xFF), bytes('p', 'i', 'n', 'g'));
       // From the balancer's address: dropped (the client is 127.0.0.2 now).
       balancerUdp.send(new DatagramPacket(datagram, datagram.length, relay));

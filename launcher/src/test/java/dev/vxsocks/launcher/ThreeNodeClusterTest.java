@@ -1,8 +1,7 @@
 package dev.vxsocks.launcher;
 
 import dev.vxsocks.config.PasswordHash;
-import io.vertx.core.Vertx;
-import io.vertx.core.net.NetServer;
+import dev.vxsocks.testing.LoopbackTargets.TcpTarget;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -64,16 +63,18 @@ class ThreeNodeClusterTest {
   private static final int[] socksPorts = new int[3];
   private static Path config;
   private static String cluster;
-  private static Vertx targets;
-  private static NetServer target;
-  private static NetServer deniedTarget;
+  /**
+   * Targets that read and discard, and close their side once the client's side is done: a session ends (and gives
+   * its slot back) when the SOCKS client closes, instead of waiting in half-close.
+   */
+  private static TcpTarget target;
+  private static TcpTarget deniedTarget;
 
   @BeforeAll
   static void startCluster() throws Exception {
     Files.createDirectories(DIR);
-    targets = Vertx.vertx();
-    target = sink();
-    deniedTarget = sink();
+    target = TcpTarget.start(TcpTarget.Mode.SINK);
+    deniedTarget = TcpTarget.start(TcpTarget.Mode.SINK);
     int[] hzPorts = new int[3];
     for (int i = 0; i < 3; i++) {
       socksPorts[i] = freePort();
@@ -118,7 +119,7 @@ class ThreeNodeClusterTest {
         "  - { name: alice, password: \"" + aliceHash + "\" }",
         "rules:",
         "  request:",
-        denyRule ? "    - { action: deny, to: [\"127.0.0.1\"], ports: [\"" + deniedTarget.actualPort() + "\"] }" : "",
+        denyRule ? "    - { action: deny, to: [\"127.0.0.1\"], ports: [\"" + deniedTarget.port() + "\"] }" : "",
         "    - { action: allow, to: [\"127.0.0.1\"] }",
         "limits: { sessions-per-user: " + LIMIT + " }",
         "cluster:",
@@ -142,8 +143,11 @@ class ThreeNodeClusterTest {
         p.destroyForcibly();
       }
     }
-    if (targets != null) {
-      targets.close().await(10, TimeUnit.SECONDS);
+    if (target != null) {
+      target.close();
+    }
+    if (deniedTarget != null) {
+      deniedTarget.close();
     }
   }
 
@@ -155,7 +159,7 @@ class ThreeNodeClusterTest {
     try {
       for (int i = 0; i < 200; i++) {
         int port = socksPorts[i % 3];
-        attempts.add(pool.submit(() -> connect(port, "alice", ALICE_PW, target.actualPort())));
+        attempts.add(pool.submit(() -> connect(port, "alice", ALICE_PW, target.port())));
       }
       List<Socket> open = new ArrayList<>();
       int refused = 0;
@@ -176,7 +180,7 @@ class ThreeNodeClusterTest {
       List<Socket> again = new ArrayList<>();
       long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
       while (again.size() < LIMIT && System.nanoTime() - deadline < 0) {
-        Socket s = connect(socksPorts[again.size() % 3], "alice", ALICE_PW, target.actualPort());
+        Socket s = connect(socksPorts[again.size() % 3], "alice", ALICE_PW, target.port());
         if (s != null) {
           again.add(s);
         } else {
@@ -184,7 +188,7 @@ class ThreeNodeClusterTest {
         }
       }
       assertThat(again).hasSize(LIMIT);
-      assertThat(connect(socksPorts[0], "alice", ALICE_PW, target.actualPort())).isNull();
+      assertThat(connect(socksPorts[0], "alice", ALICE_PW, target.port())).isNull();
       for (Socket s : again) {
         s.close();
       }
@@ -211,8 +215,8 @@ class ThreeNodeClusterTest {
   @Test
   @Order(3)
   void disabledUserIsRefusedEverywhereAndLosesOpenSessions() throws Exception {
-    Socket onNode2 = connect(socksPorts[1], "bob", BOB_PW, target.actualPort());
-    Socket onNode3 = connect(socksPorts[2], "bob", BOB_PW, target.actualPort());
+    Socket onNode2 = connect(socksPorts[1], "bob", BOB_PW, target.port());
+    Socket onNode3 = connect(socksPorts[2], "bob", BOB_PW, target.port());
     assertThat(onNode2).isNotNull();
     assertThat(onNode3).isNotNull();
     assertThat(cli("user", "disable", "bob", "--config", config.toString())).isZero();
@@ -223,7 +227,7 @@ class ThreeNodeClusterTest {
       assertThat(authStatus(port, "bob", BOB_PW)).as("bob refused on %d", port).isNotZero();
     }
     // Alice is untouched.
-    Socket alice = connect(socksPorts[0], "alice", ALICE_PW, target.actualPort());
+    Socket alice = connect(socksPorts[0], "alice", ALICE_PW, target.port());
     assertThat(alice).isNotNull();
     alice.close();
   }
@@ -232,7 +236,7 @@ class ThreeNodeClusterTest {
   @Order(4)
   void configApplyChangesARuleOnEveryNode() throws Exception {
     for (int port : socksPorts) {
-      assertThat(connectReply(port, "alice", ALICE_PW, deniedTarget.actualPort())).isZero();
+      assertThat(connectReply(port, "alice", ALICE_PW, deniedTarget.port())).isZero();
     }
     // Refused before anything changes: an invalid file.
     Path broken = DIR.resolve("broken.yaml");
@@ -242,8 +246,8 @@ class ThreeNodeClusterTest {
     // The command returns once every node reported the new version (at most 5 s).
     assertThat(cli("config", "apply", DIR.resolve("rollout.yaml").toString())).isZero();
     for (int port : socksPorts) {
-      assertThat(connectReply(port, "alice", ALICE_PW, deniedTarget.actualPort())).as("port %d", port).isEqualTo(2);
-      Socket allowed = connect(port, "alice", ALICE_PW, target.actualPort());
+      assertThat(connectReply(port, "alice", ALICE_PW, deniedTarget.port())).as("port %d", port).isEqualTo(2);
+      Socket allowed = connect(port, "alice", ALICE_PW, target.port());
       assertThat(allowed).isNotNull();
       allowed.close();
     }
@@ -257,7 +261,7 @@ class ThreeNodeClusterTest {
       Socket s = null;
       long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
       while (s == null && System.nanoTime() - deadline < 0) {
-        s = connect(socksPorts[2], "alice", ALICE_PW, target.actualPort());
+        s = connect(socksPorts[2], "alice", ALICE_PW, target.port());
         if (s == null) {
           Thread.sleep(50); // an earlier test's slot may still be on its way back
         }
@@ -265,13 +269,13 @@ class ThreeNodeClusterTest {
       assertThat(s).isNotNull();
       onNode3.add(s);
     }
-    assertThat(connect(socksPorts[0], "alice", ALICE_PW, target.actualPort())).isNull();
+    assertThat(connect(socksPorts[0], "alice", ALICE_PW, target.port())).isNull();
     nodes.get(2).destroyForcibly();
     assertThat(nodes.get(2).waitFor(10, TimeUnit.SECONDS)).isTrue();
     List<Socket> onNode1 = new ArrayList<>();
     long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
     while (onNode1.size() < LIMIT && System.nanoTime() - deadline < 0) {
-      Socket s = connect(socksPorts[onNode1.size() % 2], "alice", ALICE_PW, target.actualPort());
+      Socket s = connect(socksPorts[onNode1.size() % 2], "alice", ALICE_PW, target.port());
       if (s != null) {
         onNode1.add(s);
       } else {
@@ -292,7 +296,7 @@ class ThreeNodeClusterTest {
   void sigtermLeavesTheClusterGracefully() throws Exception {
     List<Socket> onNode2 = new ArrayList<>();
     for (int i = 0; i < 2; i++) {
-      Socket s = connect(socksPorts[1], "alice", ALICE_PW, target.actualPort());
+      Socket s = connect(socksPorts[1], "alice", ALICE_PW, target.port());
       assertThat(s).isNotNull();
       onNode2.add(s);
     }
@@ -304,7 +308,7 @@ class ThreeNodeClusterTest {
     List<Socket> onNode1 = new ArrayList<>();
     long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
     while (onNode1.size() < LIMIT && System.nanoTime() - deadline < 0) {
-      Socket s = connect(socksPorts[0], "alice", ALICE_PW, target.actualPort());
+      Socket s = connect(socksPorts[0], "alice", ALICE_PW, target.port());
       if (s != null) {
         onNode1.add(s);
       } else {
@@ -328,17 +332,6 @@ class ThreeNodeClusterTest {
     int code = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
     System.out.println("cli " + String.join(" ", args) + " -> " + code + "\n" + out + err);
     return code;
-  }
-
-  /**
-   * A target that reads and discards, and closes its side once the client's side is done: a session ends (and gives
-   * its slot back) when the SOCKS client closes, instead of waiting in half-close.
-   */
-  private static NetServer sink() throws Exception {
-    return targets.createNetServer().connectHandler(socket -> {
-      socket.handler(data -> { });
-      socket.endHandler(v -> socket.close());
-    }).listen(0, "127.0.0.1").await(10, TimeUnit.SECONDS);
   }
 
   static int freePort() throws IOException {

@@ -1,5 +1,6 @@
 package dev.vxsocks.launcher;
 
+import dev.vxsocks.testing.SharedTargets;
 import io.vertx.core.Vertx;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.junit5.VertxTestContext;
