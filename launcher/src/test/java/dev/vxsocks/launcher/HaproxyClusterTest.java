@@ -2,6 +2,8 @@ package dev.vxsocks.launcher;
 
 import dev.vxsocks.testing.LoopbackTargets;
 import dev.vxsocks.testing.LoopbackTargets.UdpEcho;
+import dev.vxsocks.testing.RawClient;
+import dev.vxsocks.testing.RawClient.Reply;
 import dev.vxsocks.testing.SharedTargets;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -13,10 +15,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -50,6 +49,8 @@ import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import static dev.vxsocks.testing.RawClient.BIND;
+import static dev.vxsocks.testing.RawClient.CONNECT;
 import static dev.vxsocks.testing.SharedTargets.echo;
 import static dev.vxsocks.testing.SharedTargets.http;
 import static dev.vxsocks.launcher.ThreeNodeClusterTest.freePort;
@@ -85,8 +86,6 @@ class HaproxyClusterTest {
   /** drain.grace: longer than HAProxy needs to see readiness fail (fastinter 250 ms x fall 2, plus a check). */
   private static final Duration GRACE = Duration.ofSeconds(3);
   private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(6);
-  private static final int CONNECT = 1;
-  private static final int BIND = 2;
   private static final Pattern TCPLOG =
       Pattern.compile("(127\\.\\d+\\.\\d+\\.\\d+):(\\d+) \\[[^\\]]*\\] socks vxsocks_nodes/(node\\d) ");
 
@@ -358,7 +357,7 @@ class HaproxyClusterTest {
       try (Socket peer = new Socket()) {
         peer.connect(new InetSocketAddress(first.address(), first.port()), 5000);
         peer.setSoTimeout(10_000);
-        Reply second = readReply(new DataInputStream(client.getInputStream()));
+        Reply second = new RawClient(client).reply();
         assertThat(second.code()).as("second BIND reply").isZero();
         assertThat(second.port()).as("the peer's port in the second reply").isEqualTo(peer.getLocalPort());
         client.getOutputStream().write("to the peer\n".getBytes(StandardCharsets.US_ASCII));
@@ -633,9 +632,6 @@ class HaproxyClusterTest {
 
   // --- SOCKS by hand --------------------------------------------------------------------------------------------
 
-  record Reply(int code, InetAddress address, int port) {
-  }
-
   /** A connection to the balancer from {@code source} (a loopback address). */
   static Socket open(String source) throws IOException {
     Socket s = new Socket();
@@ -652,30 +648,12 @@ class HaproxyClusterTest {
 
   /** No-auth greeting, then {@code cmd} to 127.0.0.1:port; the (first) reply. */
   static Reply request(Socket s, int cmd, int port) throws IOException {
-    OutputStream out = s.getOutputStream();
-    DataInputStream in = new DataInputStream(s.getInputStream());
-    out.write(new byte[] {5, 1, 0});
-    byte[] method = new byte[2];
-    in.readFully(method);
-    if (method[0] != 5 || method[1] != 0) {
-      throw new IOException("method reply " + Arrays.toString(method));
+    RawClient c = new RawClient(s);
+    int method = c.greet(0);
+    if (method != 0) {
+      throw new IOException("method reply " + method);
     }
-    out.write(new byte[] {5, (byte) cmd, 0, 1, 127, 0, 0, 1, (byte) (port >> 8), (byte) port});
-    return readReply(in);
-  }
-
-  static Reply readReply(DataInputStream in) throws IOException {
-    byte[] head = new byte[4];
-    in.readFully(head);
-    byte[] addr;
-    switch (head[3]) {
-      case 1 -> addr = new byte[4];
-      case 4 -> addr = new byte[16];
-      default -> throw new IOException("reply ATYP " + head[3]);
-    }
-    in.readFully(addr);
-    int port = in.readUnsignedShort();
-    return new Reply(head[1] & 0xff, InetAddress.getByAddress(addr), port);
+    return c.request(cmd, port);
   }
 
   static void roundTrip(Socket s, byte[] payload) throws IOException {

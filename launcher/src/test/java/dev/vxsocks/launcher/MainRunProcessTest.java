@@ -23,6 +23,10 @@ import java.util.regex.Pattern;
 
 import static dev.vxsocks.launcher.ProxyFixture.PASSWORD;
 import static dev.vxsocks.launcher.ProxyFixture.USER;
+import static dev.vxsocks.testing.Bytes.bytes;
+import static dev.vxsocks.testing.Bytes.concat;
+import static dev.vxsocks.testing.RawClient.connectIpv4;
+import static dev.vxsocks.testing.RawClient.passwordRequest;
 import static dev.vxsocks.testing.SharedTargets.echo;
 import static dev.vxsocks.testing.SharedTargets.http;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -235,14 +239,8 @@ class MainRunProcessTest {
   private static Socket session(int proxyPort) throws IOException {
     Socket s = new Socket(LoopbackTargets.IPV4, proxyPort);
     s.setSoTimeout(JdkSocksClientTest.TIMEOUT_MS);
-    java.io.ByteArrayOutputStream req = new java.io.ByteArrayOutputStream();
-    req.writeBytes(new byte[] {5, 1, 2, 1, (byte) USER.length()});
-    req.writeBytes(USER.getBytes(StandardCharsets.US_ASCII));
-    req.write(PASSWORD.length());
-    req.writeBytes(PASSWORD.getBytes(StandardCharsets.US_ASCII));
     int port = echo().port();
-    req.writeBytes(new byte[] {5, 1, 0, 1, 127, 0, 0, 1, (byte) (port >> 8), (byte) port});
-    s.getOutputStream().write(req.toByteArray());
+    s.getOutputStream().write(concat(bytes(5, 1, 2), passwordRequest(USER, PASSWORD), connectIpv4(127, 0, 0, 1, port)));
     byte[] answer = new java.io.DataInputStream(s.getInputStream()).readNBytes(14);
     assertThat(answer).as("method, auth status, reply").startsWith(5, 2, 1, 0, 5, 0);
     return s;

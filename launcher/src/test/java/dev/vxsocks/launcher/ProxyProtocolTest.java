@@ -27,6 +27,9 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import static dev.vxsocks.testing.Bytes.bytes;
+import static dev.vxsocks.testing.Bytes.concat;
+import static dev.vxsocks.testing.RawClient.connectIpv4;
 import static dev.vxsocks.testing.SharedTargets.echo;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -103,15 +106,7 @@ class ProxyProtocolTest {
 
   /** Greeting (no auth) and CONNECT 127.0.0.1:{@code port}, pipelined. */
   private static byte[] connect(int port) {
-    return bytes(0x05, 0x01, 0x00, 0x05, 0x01, 0x00, 0x01, 127, 0, 0, 1, port >> 8, port & 0xFF);
-  }
-
-  private static byte[] concat(byte[]... parts) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    for (byte[] p : parts) {
-      out.writeBytes(p);
-    }
-    return out.toByteArray();
+    return concat(bytes(0x05, 0x01, 0x00), connectIpv4(127, 0, 0, 1, port));
   }
 
   private static Socket from(String source, int port) throws IOException {
@@ -301,13 +296,5 @@ class ProxyProtocolTest {
       assertThat(log.awaitLine("dropped_foreign_source=1")).as(log.text()).isTrue();
       assertThat(log.text()).contains("client=127.0.0.2:" + client.getLocalPort() + " via=" + BALANCER);
     }
-  }
-
-  private static byte[] bytes(int... values) {
-    byte[] b = new byte[values.length];
-    for (int i = 0; i < values.length; i++) {
-      b[i] = (byte) values[i];
-    }
-    return b;
   }
 }

@@ -2,6 +2,7 @@ package dev.vxsocks.launcher;
 
 import dev.vxsocks.config.PasswordHash;
 import dev.vxsocks.testing.LoopbackTargets.TcpTarget;
+import dev.vxsocks.testing.RawClient;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -11,10 +12,8 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
 
 import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -371,26 +370,11 @@ class ThreeNodeClusterTest {
   private static int authenticate(Socket s, int port, String user, String password) throws IOException {
     s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 10_000);
     s.setSoTimeout(15_000);
-    OutputStream out = s.getOutputStream();
-    DataInputStream in = new DataInputStream(s.getInputStream());
-    out.write(new byte[] {5, 1, 2});
-    byte[] method = new byte[2];
-    in.readFully(method);
-    if (method[1] != 2) {
+    RawClient c = new RawClient(s);
+    if (c.greet(2) != 2) {
       return -1;
     }
-    byte[] u = user.getBytes(StandardCharsets.UTF_8);
-    byte[] p = password.getBytes(StandardCharsets.UTF_8);
-    ByteArrayOutputStream auth = new ByteArrayOutputStream();
-    auth.write(1);
-    auth.write(u.length);
-    auth.write(u);
-    auth.write(p.length);
-    auth.write(p);
-    out.write(auth.toByteArray());
-    byte[] status = new byte[2];
-    in.readFully(status);
-    return status[1] & 0xff;
+    return c.login(user, password);
   }
 
   /** The reply code of a CONNECT to 127.0.0.1:{@code targetPort}; -1 when authentication failed. Closes. */
@@ -422,10 +406,7 @@ class ThreeNodeClusterTest {
     if (authenticate(s, port, user, password) != 0) {
       return -1;
     }
-    s.getOutputStream().write(new byte[] {5, 1, 0, 1, 127, 0, 0, 1, (byte) (targetPort >> 8), (byte) targetPort});
-    byte[] reply = new byte[10];
-    new DataInputStream(s.getInputStream()).readFully(reply);
-    return reply[1] & 0xff;
+    return new RawClient(s).request(RawClient.CONNECT, targetPort).code();
   }
 
   /** True when the proxy closed {@code s} before {@code deadlineNanos}. */

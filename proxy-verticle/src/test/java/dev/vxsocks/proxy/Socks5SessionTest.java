@@ -2,6 +2,7 @@ package dev.vxsocks.proxy;
 
 import dev.vxsocks.testing.LoopbackTargets;
 import dev.vxsocks.testing.LoopbackTargets.TcpTarget;
+import dev.vxsocks.testing.RawClient;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
@@ -15,11 +16,11 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.util.Random;
 
-import static dev.vxsocks.proxy.RawClient.bytes;
-import static dev.vxsocks.proxy.RawClient.concat;
-import static dev.vxsocks.proxy.RawClient.connectDomain;
-import static dev.vxsocks.proxy.RawClient.connectIpv4;
-import static dev.vxsocks.proxy.RawClient.passwordRequest;
+import static dev.vxsocks.testing.Bytes.bytes;
+import static dev.vxsocks.testing.Bytes.concat;
+import static dev.vxsocks.testing.RawClient.connectDomain;
+import static dev.vxsocks.testing.RawClient.connectIpv4;
+import static dev.vxsocks.testing.RawClient.passwordRequest;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**

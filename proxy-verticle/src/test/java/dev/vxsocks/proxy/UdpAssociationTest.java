@@ -1,6 +1,7 @@
 package dev.vxsocks.proxy;
 
 import dev.vxsocks.testing.LoopbackTargets.UdpEcho;
+import dev.vxsocks.testing.RawClient;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -18,8 +19,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 
-import static dev.vxsocks.proxy.RawClient.bytes;
-import static dev.vxsocks.proxy.RawClient.concat;
+import static dev.vxsocks.testing.Bytes.bytes;
+import static dev.vxsocks.testing.Bytes.concat;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** UDP ASSOCIATE with raw datagrams and with PySocks (Debian python3-socks), against loopback UDP echo servers. */
