@@ -1,6 +1,7 @@
 package dev.vxsocks.launcher;
 
 import dev.vxsocks.config.PasswordHash;
+import dev.vxsocks.testing.TestProxy;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -67,7 +68,7 @@ class MainCommandTest {
         "auth:",
         "  methods: [username-password]",
         "users:",
-        "  - { name: alice, password: \"" + ProxyFixture.PASSWORD_HASH + "\" }",
+        "  - { name: alice, password: \"" + TestProxy.PASSWORD_HASH + "\" }",
         "rules:",
         "  client:",
         "    - { action: allow, from: [\"127.0.0.0/8\", \"::1/128\"] }",

@@ -2,6 +2,7 @@ package dev.vxsocks.launcher;
 
 import dev.vxsocks.testing.LoopbackTargets;
 import dev.vxsocks.testing.SharedTargets;
+import dev.vxsocks.testing.TestProxy;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -21,8 +22,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import static dev.vxsocks.launcher.ProxyFixture.PASSWORD;
-import static dev.vxsocks.launcher.ProxyFixture.USER;
+import static dev.vxsocks.testing.TestProxy.PASSWORD;
+import static dev.vxsocks.testing.TestProxy.USER;
 import static dev.vxsocks.testing.Bytes.bytes;
 import static dev.vxsocks.testing.Bytes.concat;
 import static dev.vxsocks.testing.RawClient.connectIpv4;
@@ -49,7 +50,7 @@ class MainRunProcessTest {
         "listen: { host: 127.0.0.1, port: " + listenPort + " }",
         "auth: { methods: [username-password] }",
         "users:",
-        "  - { name: " + USER + ", password: \"" + ProxyFixture.PASSWORD_HASH + "\" }",
+        "  - { name: " + USER + ", password: \"" + TestProxy.PASSWORD_HASH + "\" }",
         "rules:",
         "  request:",
         "    - { action: allow, to: [\"127.0.0.0/8\", \"::1/128\", \"localhost\"] }",

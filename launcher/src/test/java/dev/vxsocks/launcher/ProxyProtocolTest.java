@@ -1,7 +1,9 @@
 package dev.vxsocks.launcher;
 
+import dev.vxsocks.testing.LogCapture;
 import dev.vxsocks.testing.LoopbackTargets.UdpEcho;
 import dev.vxsocks.testing.SharedTargets;
+import dev.vxsocks.testing.TestProxy;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -45,11 +47,11 @@ class ProxyProtocolTest {
 
   private static final String BALANCER = "127.0.0.9";
   private static final int TIMEOUT_MS = 10_000;
-  private ProxyFixture.LogCapture log;
+  private LogCapture log;
 
   @BeforeEach
   void capture() {
-    log = new ProxyFixture.LogCapture();
+    log = new LogCapture();
   }
 
   @AfterEach
@@ -58,7 +60,7 @@ class ProxyProtocolTest {
   }
 
   private static Node start(Vertx vertx, JsonObject extraListen, JsonObject limits) throws Exception {
-    JsonObject cfg = ProxyFixture.config("none");
+    JsonObject cfg = TestProxy.config("none");
     cfg.getJsonObject("listen").put("proxy-protocol-from", new JsonArray().add(BALANCER + "/32"))
         .put("proxy-protocol-timeout", "500ms");
     extraListen.forEach(e -> cfg.getJsonObject("listen").put(e.getKey(), e.getValue()));

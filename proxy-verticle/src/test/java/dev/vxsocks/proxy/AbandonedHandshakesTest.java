@@ -1,6 +1,7 @@
 package dev.vxsocks.proxy;
 
 import dev.vxsocks.testing.LoopbackTargets.TcpTarget;
+import dev.vxsocks.testing.TestProxy;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 

@@ -1,6 +1,7 @@
 package dev.vxsocks.proxy;
 
 import dev.vxsocks.testing.RawClient;
+import dev.vxsocks.testing.TestProxy;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 

@@ -1,8 +1,10 @@
 package dev.vxsocks.proxy;
 
+import dev.vxsocks.testing.LogCapture;
 import dev.vxsocks.testing.LoopbackTargets;
 import dev.vxsocks.testing.LoopbackTargets.TcpTarget;
 import dev.vxsocks.testing.RawClient;
+import dev.vxsocks.testing.TestProxy;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;

@@ -1,7 +1,9 @@
 package dev.vxsocks.proxy;
 
+import dev.vxsocks.testing.LogCapture;
 import dev.vxsocks.testing.LoopbackTargets.UdpEcho;
 import dev.vxsocks.testing.RawClient;
+import dev.vxsocks.testing.TestProxy;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
