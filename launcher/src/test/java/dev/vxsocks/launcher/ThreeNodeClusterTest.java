@@ -1,6 +1,7 @@
 package dev.vxsocks.launcher;
 
 import dev.vxsocks.config.PasswordHash;
+import dev.vxsocks.testing.LoopbackTargets;
 import dev.vxsocks.testing.LoopbackTargets.TcpTarget;
 import dev.vxsocks.testing.RawClient;
 import org.junit.jupiter.api.AfterAll;
@@ -17,7 +18,6 @@ import java.io.InputStream;
 import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
@@ -26,12 +26,12 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -51,14 +51,7 @@ class ThreeNodeClusterTest {
   private static final String ALICE_PW = "alice-pw";
   private static final String BOB_PW = "bob-pw";
   private static final Path DIR = Path.of("target", "three-node-test");
-  /** JVM options of a node process started with the test class path (what the jar's manifest gives, small heap). */
-  static final List<String> JVM_FLAGS = List.of("-Xss512k", "-Xmx256m", "-XX:+UseSerialGC",
-      "-XX:TieredStopAtLevel=1", "--add-opens", "java.base/java.lang=ALL-UNNAMED", "--add-opens",
-      "java.base/java.nio=ALL-UNNAMED", "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "--add-opens",
-      "java.management/sun.management=ALL-UNNAMED", "--add-opens", "jdk.management/com.sun.management.internal=ALL-UNNAMED",
-      "--add-exports", "java.base/jdk.internal.ref=ALL-UNNAMED");
-
-  private static final List<Process> nodes = new ArrayList<>();
+  private static final List<NodeProcess> nodes = new ArrayList<>();
   private static final int[] socksPorts = new int[3];
   private static Path config;
   private static String cluster;
@@ -72,12 +65,15 @@ class ThreeNodeClusterTest {
   @BeforeAll
   static void startCluster() throws Exception {
     Files.createDirectories(DIR);
+    for (int i = 0; i < 3; i++) {
+      Files.deleteIfExists(DIR.resolve("node-" + i + ".log"));
+    }
     target = TcpTarget.start(TcpTarget.Mode.SINK);
     deniedTarget = TcpTarget.start(TcpTarget.Mode.SINK);
     int[] hzPorts = new int[3];
     for (int i = 0; i < 3; i++) {
-      socksPorts[i] = freePort();
-      hzPorts[i] = freePort();
+      socksPorts[i] = LoopbackTargets.freePort();
+      hzPorts[i] = LoopbackTargets.freePort();
     }
     cluster = "it-" + UUID.randomUUID();
     String aliceHash = PasswordHash.create(ALICE_PW.toCharArray(), PasswordHash.MIN_ITERATIONS).encoded();
@@ -85,28 +81,17 @@ class ThreeNodeClusterTest {
     Files.writeString(config, yaml(aliceHash, hzPorts, false));
     Files.writeString(DIR.resolve("rollout.yaml"), yaml(aliceHash, hzPorts, true));
     for (int i = 0; i < 3; i++) {
-      List<String> cmd = new ArrayList<>();
-      cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-      cmd.addAll(JVM_FLAGS);
-      cmd.add("-Dvxsocks.listen.port=" + socksPorts[i]);
-      cmd.add("-Dvxsocks.cluster.port=" + hzPorts[i]);
-      cmd.add("-Dvxsocks.admin.port=0");
-      cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "run", "--config",
-          config.toString()));
-      ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
-          .redirectOutput(DIR.resolve("node-" + i + ".log").toFile());
-      pb.environment().keySet().removeIf(k -> k.startsWith("VXSOCKS_"));
-      nodes.add(pb.start());
+      nodes.add(NodeProcess.start(NodeProcess.clusterMember(config, socksPorts[i], hzPorts[i], 0), Map.of(),
+          DIR.resolve("node-" + i + ".log")));
     }
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> nodes.forEach(Process::destroyForcibly)));
     for (int i = 0; i < 3; i++) {
-      int n = i;
-      poll(Duration.ofSeconds(120), () -> log(n).contains("vxsocks listening on") || !nodes.get(n).isAlive());
-      assertThat(nodes.get(n).isAlive()).as("node %d is running; its log:%n%s", n, log(n)).isTrue();
+      NodeProcess node = nodes.get(i);
+      node.await(NodeProcess.LISTENING, Duration.ofSeconds(120)); // null if it ended: checked next
+      assertThat(node.process.isAlive()).as("node %d is running; its log:%n%s", i, node.log()).isTrue();
     }
     // Everyone sees everyone: alice authenticates on each node.
     for (int port : socksPorts) {
-      poll(Duration.ofSeconds(30), () -> authStatus(port, "alice", ALICE_PW) == 0);
+      NodeProcess.poll(Duration.ofSeconds(30), () -> authStatus(port, "alice", ALICE_PW) == 0);
     }
   }
 
@@ -124,7 +109,7 @@ class ThreeNodeClusterTest {
         "cluster:",
         "  enabled: true",
         "  name: " + cluster,
-        "  members: [\"127.0.0.1:" + hzPorts[0] + "\", \"127.0.0.1:" + hzPorts[1] + "\", \"127.0.0.1:" + hzPorts[2] + "\"]",
+        "  members: " + NodeProcess.members(hzPorts),
         "  host: 127.0.0.1",
         "  port: " + hzPorts[0],
         "  join-wait: 0s",
@@ -134,14 +119,7 @@ class ThreeNodeClusterTest {
 
   @AfterAll
   static void stopCluster() throws Exception {
-    for (Process p : nodes) {
-      p.destroy();
-    }
-    for (Process p : nodes) {
-      if (!p.waitFor(20, TimeUnit.SECONDS)) {
-        p.destroyForcibly();
-      }
-    }
+    NodeProcess.stopAll(nodes, Duration.ofSeconds(20));
     if (target != null) {
       target.close();
     }
@@ -269,8 +247,8 @@ class ThreeNodeClusterTest {
       onNode3.add(s);
     }
     assertThat(connect(socksPorts[0], "alice", ALICE_PW, target.port())).isNull();
-    nodes.get(2).destroyForcibly();
-    assertThat(nodes.get(2).waitFor(10, TimeUnit.SECONDS)).isTrue();
+    nodes.get(2).process.destroyForcibly();
+    assertThat(nodes.get(2).process.waitFor(10, TimeUnit.SECONDS)).isTrue();
     List<Socket> onNode1 = new ArrayList<>();
     long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
     while (onNode1.size() < LIMIT && System.nanoTime() - deadline < 0) {
@@ -299,10 +277,10 @@ class ThreeNodeClusterTest {
       assertThat(s).isNotNull();
       onNode2.add(s);
     }
-    nodes.get(1).destroy(); // SIGTERM: a drain, which ends by leaving the cluster
-    assertThat(nodes.get(1).waitFor(20, TimeUnit.SECONDS)).isTrue();
-    assertThat(nodes.get(1).exitValue()).isZero();
-    assertThat(log(1)).contains("drain: stopping the node and leaving the cluster").contains("drain: done");
+    nodes.get(1).process.destroy(); // SIGTERM: a drain, which ends by leaving the cluster
+    assertThat(nodes.get(1).process.waitFor(20, TimeUnit.SECONDS)).isTrue();
+    assertThat(nodes.get(1).process.exitValue()).isZero();
+    assertThat(nodes.get(1).log()).contains("drain: stopping the node and leaving the cluster").contains("drain: done");
     // The last node has the users (partitions migrated to it) and none of the departed node's slots.
     List<Socket> onNode1 = new ArrayList<>();
     long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
@@ -331,31 +309,6 @@ class ThreeNodeClusterTest {
     int code = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
     System.out.println("cli " + String.join(" ", args) + " -> " + code + "\n" + out + err);
     return code;
-  }
-
-  static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
-  }
-
-  private static String log(int node) {
-    try {
-      return Files.readString(DIR.resolve("node-" + node + ".log"));
-    } catch (IOException e) {
-      return "";
-    }
-  }
-
-  /** Polls {@code condition} every 100 ms; an AssertionError when it is still false after {@code within}. */
-  static void poll(Duration within, BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.nanoTime() + within.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() - deadline > 0) {
-        throw new AssertionError("condition not met within " + within);
-      }
-      Thread.sleep(100);
-    }
   }
 
   /** RFC 1929 status after greeting and sub-negotiation (0 = accepted), or -1 when the proxy gave none. */
