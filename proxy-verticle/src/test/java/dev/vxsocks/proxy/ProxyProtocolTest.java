@@ -1,13 +1,11 @@
-package dev.vxsocks.launcher;
+package dev.vxsocks.proxy;
 
 import dev.vxsocks.testing.LogCapture;
 import dev.vxsocks.testing.LoopbackTargets.UdpEcho;
 import dev.vxsocks.testing.SharedTargets;
 import dev.vxsocks.testing.TestProxy;
-import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -40,14 +38,15 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@code listen.proxy-protocol-from}) sends headers written here byte by byte, and clients bound to other loopback
  * addresses connect directly. The address in a trusted header must drive client rules, per-IP limits, the UDP
  * relay's source check and the log line; nobody else can name an address. (HAProxy itself sends the headers in
- * {@code HaproxyClusterTest}.)
+ * launcher's {@code HaproxyClusterTest}.)
  */
-@ExtendWith({VertxExtension.class, SharedTargets.class})
+@ExtendWith(SharedTargets.class)
 class ProxyProtocolTest {
 
   private static final String BALANCER = "127.0.0.9";
   private static final int TIMEOUT_MS = 10_000;
   private LogCapture log;
+  private TestProxy running;
 
   @BeforeEach
   void capture() {
@@ -55,11 +54,15 @@ class ProxyProtocolTest {
   }
 
   @AfterEach
-  void stop() {
+  void stop() throws Exception {
     log.close();
+    if (running != null) {
+      running.close();
+    }
   }
 
-  private static Node start(Vertx vertx, JsonObject extraListen, JsonObject limits) throws Exception {
+  /** The node of this test, closed after it. */
+  private TestProxy start(JsonObject extraListen, JsonObject limits) throws Exception {
     JsonObject cfg = TestProxy.config("none");
     cfg.getJsonObject("listen").put("proxy-protocol-from", new JsonArray().add(BALANCER + "/32"))
         .put("proxy-protocol-timeout", "500ms");
@@ -73,7 +76,8 @@ class ProxyProtocolTest {
     if (limits != null) {
       cfg.put("limits", limits);
     }
-    return ProxyFixture.start(vertx, cfg).await(20, TimeUnit.SECONDS);
+    running = TestProxy.start(cfg);
+    return running;
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -143,8 +147,8 @@ class ProxyProtocolTest {
   // ---------------------------------------------------------------------------------------------------------------
 
   @Test
-  void v2HeaderFromTheBalancerNamesTheClient(Vertx vertx) throws Exception {
-    Node node = start(vertx, new JsonObject(), null);
+  void v2HeaderFromTheBalancerNamesTheClient() throws Exception {
+    TestProxy node = start(new JsonObject(), null);
     try (Socket s = from(BALANCER, node.port())) {
       // Header, greeting, request and payload in one write: nothing behind the header may be lost.
       s.getOutputStream().write(concat(v2("127.0.0.2", 40002, node.port()), connect(echo().port()), bytes('h', 'i')));
@@ -158,8 +162,8 @@ class ProxyProtocolTest {
   }
 
   @Test
-  void v1HeaderWorksAndClientRulesSeeTheHeadersAddress(Vertx vertx) throws Exception {
-    Node node = start(vertx, new JsonObject(), null);
+  void v1HeaderWorksAndClientRulesSeeTheHeadersAddress() throws Exception {
+    TestProxy node = start(new JsonObject(), null);
     try (Socket allowed = from(BALANCER, node.port())) {
       allowed.getOutputStream().write(concat(v1("127.0.0.2", 40012, node.port()), connect(echo().port())));
       assertThat(readReply(allowed.getInputStream())).isZero();
@@ -176,8 +180,8 @@ class ProxyProtocolTest {
 
   /** Per-IP limits count the address in the header: two clients behind one balancer are two addresses. */
   @Test
-  void perClientIpLimitCountsTheHeadersAddress(Vertx vertx) throws Exception {
-    Node node = start(vertx, new JsonObject(), new JsonObject().put("sessions-per-client-ip", 2));
+  void perClientIpLimitCountsTheHeadersAddress() throws Exception {
+    TestProxy node = start(new JsonObject(), new JsonObject().put("sessions-per-client-ip", 2));
     List<Socket> open = new ArrayList<>();
     try {
       for (int i = 0; i < 2; i++) {
@@ -203,8 +207,8 @@ class ProxyProtocolTest {
 
   /** Only a listed balancer may name an address: from anyone else a header is a protocol error, never believed. */
   @Test
-  void aDirectClientCannotForgeItsAddress(Vertx vertx) throws Exception {
-    Node node = start(vertx, new JsonObject(), null);
+  void aDirectClientCannotForgeItsAddress() throws Exception {
+    TestProxy node = start(new JsonObject(), null);
     try (Socket forged = from("127.0.0.2", node.port())) {
       forged.getOutputStream().write(concat(v1("127.0.0.66", 1, node.port()), connect(echo().port())));
       assertThat(untilClosed(forged)).as("nothing answered").isEmpty();
@@ -215,7 +219,7 @@ class ProxyProtocolTest {
     }
     assertThat(log.awaitLine("PROXY protocol header from 127.0.0.2:")).as(log.text()).isTrue();
     assertThat(log.text()).doesNotContain("127.0.0.66").contains("which is not in listen.proxy-protocol-from");
-    assertThat(node.server().stats().untrustedProxyHeaders()).isEqualTo(2);
+    assertThat(node.server.stats().untrustedProxyHeaders()).isEqualTo(2);
     // The same client without a header is served as itself.
     try (Socket direct = from("127.0.0.2", node.port())) {
       direct.getOutputStream().write(connect(echo().port()));
@@ -227,8 +231,8 @@ class ProxyProtocolTest {
   }
 
   @Test
-  void aTrustedPeerWithoutAHeaderIsClosed(Vertx vertx) throws Exception {
-    Node node = start(vertx, new JsonObject(), null);
+  void aTrustedPeerWithoutAHeaderIsClosed() throws Exception {
+    TestProxy node = start(new JsonObject(), null);
     try (Socket silent = from(BALANCER, node.port())) {
       long start = System.nanoTime();
       assertThat(untilClosed(silent)).isEmpty();
@@ -242,13 +246,13 @@ class ProxyProtocolTest {
       assertThat(untilClosed(socks)).isEmpty();
     }
     assertThat(log.awaitLine("close=\"bad PROXY protocol header: ")).as(log.text()).isTrue();
-    assertThat(node.server().stats().proxyHeaderFailures()).isEqualTo(2);
+    assertThat(node.server.stats().proxyHeaderFailures()).isEqualTo(2);
   }
 
   /** A v2 LOCAL header (the balancer's own health check) is served as a connection from the balancer itself. */
   @Test
-  void aLocalHeaderIsTheBalancerItself(Vertx vertx) throws Exception {
-    Node node = start(vertx, new JsonObject(), null);
+  void aLocalHeaderIsTheBalancerItself() throws Exception {
+    TestProxy node = start(new JsonObject(), null);
     try (Socket check = from(BALANCER, node.port())) {
       check.getOutputStream().write(concat(v2Local(), bytes(0x05, 0x01, 0x00)));
       assertThat(new DataInputStream(check.getInputStream()).readNBytes(2)).containsExactly(0x05, 0x00);
@@ -263,8 +267,8 @@ class ProxyProtocolTest {
    * use the header's address. From the balancer's own address they are foreign.
    */
   @Test
-  void udpRelayAcceptsDatagramsFromTheHeadersAddress(Vertx vertx) throws Exception {
-    Node node = start(vertx, new JsonObject(), null);
+  void udpRelayAcceptsDatagramsFromTheHeadersAddress() throws Exception {
+    TestProxy node = start(new JsonObject(), null);
     try (UdpEcho udpEcho = UdpEcho.start("127.0.0.1");
          DatagramSocket client = new DatagramSocket(new InetSocketAddress("127.0.0.2", 0));
          DatagramSocket balancerUdp = new DatagramSocket(new InetSocketAddress(BALANCER, 0));
