@@ -15,9 +15,9 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
+import static dev.vxsocks.testing.SharedTargets.http;
 import static dev.vxsocks.testing.TestProxy.PASSWORD;
 import static dev.vxsocks.testing.TestProxy.USER;
-import static dev.vxsocks.testing.SharedTargets.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**

@@ -20,10 +20,10 @@ import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
-import static dev.vxsocks.testing.TestProxy.PASSWORD;
-import static dev.vxsocks.testing.TestProxy.USER;
 import static dev.vxsocks.testing.SharedTargets.answerAfterEof;
 import static dev.vxsocks.testing.SharedTargets.echo;
+import static dev.vxsocks.testing.TestProxy.PASSWORD;
+import static dev.vxsocks.testing.TestProxy.USER;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

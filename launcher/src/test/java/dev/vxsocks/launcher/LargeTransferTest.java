@@ -29,11 +29,11 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
-import static dev.vxsocks.testing.TestProxy.PASSWORD;
-import static dev.vxsocks.testing.TestProxy.USER;
 import static dev.vxsocks.testing.SharedTargets.answerAfterEof;
 import static dev.vxsocks.testing.SharedTargets.echo;
 import static dev.vxsocks.testing.SharedTargets.http;
+import static dev.vxsocks.testing.TestProxy.PASSWORD;
+import static dev.vxsocks.testing.TestProxy.USER;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**

@@ -21,14 +21,14 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import static dev.vxsocks.testing.TestProxy.PASSWORD;
-import static dev.vxsocks.testing.TestProxy.USER;
 import static dev.vxsocks.testing.Bytes.bytes;
 import static dev.vxsocks.testing.Bytes.concat;
 import static dev.vxsocks.testing.RawClient.connectIpv4;
 import static dev.vxsocks.testing.RawClient.passwordRequest;
 import static dev.vxsocks.testing.SharedTargets.echo;
 import static dev.vxsocks.testing.SharedTargets.http;
+import static dev.vxsocks.testing.TestProxy.PASSWORD;
+import static dev.vxsocks.testing.TestProxy.USER;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

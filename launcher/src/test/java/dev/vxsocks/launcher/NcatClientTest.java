@@ -16,10 +16,10 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
-import static dev.vxsocks.testing.TestProxy.PASSWORD;
-import static dev.vxsocks.testing.TestProxy.USER;
 import static dev.vxsocks.testing.SharedTargets.answerAfterEof;
 import static dev.vxsocks.testing.SharedTargets.echo;
+import static dev.vxsocks.testing.TestProxy.PASSWORD;
+import static dev.vxsocks.testing.TestProxy.USER;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**

@@ -20,11 +20,11 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import static dev.vxsocks.testing.TestProxy.PASSWORD;
-import static dev.vxsocks.testing.TestProxy.USER;
 import static dev.vxsocks.testing.SharedTargets.echo;
 import static dev.vxsocks.testing.SharedTargets.holdAfterEof;
 import static dev.vxsocks.testing.SharedTargets.http;
+import static dev.vxsocks.testing.TestProxy.PASSWORD;
+import static dev.vxsocks.testing.TestProxy.USER;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**

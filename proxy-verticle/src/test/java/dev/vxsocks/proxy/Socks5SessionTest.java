@@ -13,8 +13,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.util.Random;
 
@@ -260,10 +258,7 @@ class Socks5SessionTest {
 
   @Test
   void refusedPortGets05() throws IOException {
-    int closedPort;
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-      closedPort = s.getLocalPort();
-    }
+    int closedPort = LoopbackTargets.closedPort();
     try (RawClient c = new RawClient(open.port())) {
       c.send(NO_AUTH).expect(CHOSE_NO_AUTH);
       c.send(connectIpv4(127, 0, 0, 1, closedPort));
