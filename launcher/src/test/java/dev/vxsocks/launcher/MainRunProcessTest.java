@@ -21,6 +21,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import static dev.vxsocks.launcher.NodeProcess.LISTENING;
 import static dev.vxsocks.testing.Bytes.bytes;
 import static dev.vxsocks.testing.Bytes.concat;
 import static dev.vxsocks.testing.RawClient.connectIpv4;
@@ -39,7 +40,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 @ExtendWith(SharedTargets.class)
 class MainRunProcessTest {
 
-  private static final Pattern LISTENING = Pattern.compile("vxsocks listening on 127\\.0\\.0\\.1:(\\d+) ");
   @TempDir
   Path dir;
 
