@@ -1,5 +1,10 @@
 package dev.vxsocks.launcher;
 
+import dev.vxsocks.testing.LogCapture;
+import dev.vxsocks.testing.LoopbackTargets;
+import dev.vxsocks.testing.SharedTargets;
+import dev.vxsocks.testing.TestProxy;
+import dev.vxsocks.testing.Transports;
 import io.vertx.core.Vertx;
 import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.AfterEach;
@@ -16,11 +21,11 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
-import static dev.vxsocks.launcher.ProxyFixture.PASSWORD;
-import static dev.vxsocks.launcher.ProxyFixture.USER;
-import static dev.vxsocks.launcher.SharedTargets.answerAfterEof;
-import static dev.vxsocks.launcher.SharedTargets.echo;
-import static dev.vxsocks.launcher.SharedTargets.http;
+import static dev.vxsocks.testing.SharedTargets.answerAfterEof;
+import static dev.vxsocks.testing.SharedTargets.echo;
+import static dev.vxsocks.testing.SharedTargets.http;
+import static dev.vxsocks.testing.TestProxy.PASSWORD;
+import static dev.vxsocks.testing.TestProxy.USER;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -32,11 +37,11 @@ class ConcurrentClientsTest {
 
   private static final String BIG_SHA = LoopbackTargets.hex(LoopbackTargets.sha256(LoopbackTargets.bigPayload()));
   private final List<Vertx> ownVertx = new ArrayList<>();
-  private ProxyFixture.LogCapture log;
+  private LogCapture log;
 
   @BeforeEach
   void capture() {
-    log = new ProxyFixture.LogCapture();
+    log = new LogCapture();
   }
 
   @AfterEach
@@ -52,10 +57,10 @@ class ConcurrentClientsTest {
   void mixedClientsAtOnce(String transport, Vertx injected) throws Exception {
     Vertx vertx = injected;
     if ("native".equals(transport)) {
-      vertx = ProxyFixture.nativeVertx();
+      vertx = Transports.nativeVertx();
       ownVertx.add(vertx);
     }
-    Node node = ProxyFixture.start(vertx, ProxyFixture.config("username-password")).await(20, TimeUnit.SECONDS);
+    Node node = ProxyFixture.start(vertx, TestProxy.config("username-password")).await(20, TimeUnit.SECONDS);
     String auth = USER + ":" + PASSWORD;
 
     List<Check> checks = new ArrayList<>();

@@ -1,5 +1,7 @@
 package dev.vxsocks.launcher;
 
+import dev.vxsocks.testing.LoopbackTargets;
+import dev.vxsocks.testing.TestProxy;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
@@ -13,9 +15,9 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
-import static dev.vxsocks.launcher.ProxyFixture.PASSWORD;
-import static dev.vxsocks.launcher.ProxyFixture.USER;
-import static dev.vxsocks.launcher.SharedTargets.http;
+import static dev.vxsocks.testing.SharedTargets.http;
+import static dev.vxsocks.testing.TestProxy.PASSWORD;
+import static dev.vxsocks.testing.TestProxy.USER;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -122,7 +124,7 @@ class CurlClientTest extends TwoNodeClientTest {
 
   @Test
   void proxyListeningOnIpv6Loopback() throws Exception {
-    JsonObject cfg = ProxyFixture.config("username-password");
+    JsonObject cfg = TestProxy.config("username-password");
     cfg.getJsonObject("listen").put("host", "::1");
     Node v6 = ProxyFixture.start(own(Vertx.vertx()), cfg).await(20, TimeUnit.SECONDS);
     List<String> cmd = curl("--socks5-hostname", "[::1]:" + v6.port());
@@ -142,11 +144,11 @@ class CurlClientTest extends TwoNodeClientTest {
   void longestCredentialsWorkAndADisabledUserIsRefused() throws Exception {
     String longUser = "u".repeat(255);
     String longPassword = "p".repeat(255);
-    JsonObject cfg = ProxyFixture.config("username-password");
+    JsonObject cfg = TestProxy.config("username-password");
     cfg.getJsonArray("users")
         .add(new JsonObject().put("name", longUser)
             .put("password", dev.vxsocks.config.PasswordHash.create(longPassword.toCharArray(), 1000).encoded()))
-        .add(new JsonObject().put("name", "bob").put("password", ProxyFixture.PASSWORD_HASH).put("enabled", false));
+        .add(new JsonObject().put("name", "bob").put("password", TestProxy.PASSWORD_HASH).put("enabled", false));
     Node node = ProxyFixture.start(own(Vertx.vertx()), cfg).await(20, TimeUnit.SECONDS);
 
     List<String> longest = curl("--socks5-hostname", "127.0.0.1:" + node.port());

@@ -1,5 +1,6 @@
 package dev.vxsocks.launcher;
 
+import dev.vxsocks.testing.TestProxy;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -33,7 +34,7 @@ class DanteBindTest {
 
   @Test
   void socksifiedServerAcceptsAPeerThroughBind(Vertx vertx, @TempDir Path dir) throws Exception {
-    JsonObject config = ProxyFixture.config("none");
+    JsonObject config = TestProxy.config("none");
     config.getJsonObject("rules").getJsonArray("request")
         .add(new JsonObject().put("action", "allow").put("commands", new JsonArray().add("bind")));
     Node node = ProxyFixture.start(vertx, config).await(20, TimeUnit.SECONDS);

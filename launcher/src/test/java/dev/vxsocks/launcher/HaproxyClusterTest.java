@@ -1,5 +1,10 @@
 package dev.vxsocks.launcher;
 
+import dev.vxsocks.testing.LoopbackTargets;
+import dev.vxsocks.testing.LoopbackTargets.UdpEcho;
+import dev.vxsocks.testing.RawClient;
+import dev.vxsocks.testing.RawClient.Reply;
+import dev.vxsocks.testing.SharedTargets;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -10,12 +15,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.DatagramPacket;
-import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -34,6 +34,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -49,10 +50,10 @@ import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import static dev.vxsocks.launcher.SharedTargets.echo;
-import static dev.vxsocks.launcher.SharedTargets.http;
-import static dev.vxsocks.launcher.ThreeNodeClusterTest.freePort;
-import static dev.vxsocks.launcher.ThreeNodeClusterTest.poll;
+import static dev.vxsocks.testing.RawClient.BIND;
+import static dev.vxsocks.testing.RawClient.CONNECT;
+import static dev.vxsocks.testing.SharedTargets.echo;
+import static dev.vxsocks.testing.SharedTargets.http;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
@@ -84,17 +85,13 @@ class HaproxyClusterTest {
   /** drain.grace: longer than HAProxy needs to see readiness fail (fastinter 250 ms x fall 2, plus a check). */
   private static final Duration GRACE = Duration.ofSeconds(3);
   private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(6);
-  private static final int CONNECT = 1;
-  private static final int BIND = 2;
   private static final Pattern TCPLOG =
       Pattern.compile("(127\\.\\d+\\.\\d+\\.\\d+):(\\d+) \\[[^\\]]*\\] socks vxsocks_nodes/(node\\d) ");
 
   private static final int[] socksPorts = new int[3];
   private static final int[] adminPorts = new int[3];
   private static final int[] hzPorts = new int[3];
-  private static final Process[] nodes = new Process[3];
-  private static final long[] logOffsets = new long[3];
-  private static final List<Process> started = new ArrayList<>();
+  private static final NodeProcess[] nodes = new NodeProcess[3];
   private static int frontPort;
   private static int statsPort;
   private static Path clusterConfig;
@@ -180,18 +177,13 @@ class HaproxyClusterTest {
     for (String old : new String[] {"haproxy.log", "node-1.log", "node-2.log", "node-3.log"}) {
       Files.deleteIfExists(DIR.resolve(old));
     }
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      synchronized (started) {
-        started.forEach(Process::destroyForcibly);
-      }
-    }));
-    udpEcho = UdpEcho.start();
-    frontPort = freePort();
-    statsPort = freePort();
+    udpEcho = UdpEcho.start("127.0.0.1");
+    frontPort = LoopbackTargets.freePort();
+    statsPort = LoopbackTargets.freePort();
     for (int i = 0; i < 3; i++) {
-      socksPorts[i] = freePort();
-      adminPorts[i] = freePort();
-      hzPorts[i] = freePort();
+      socksPorts[i] = LoopbackTargets.freePort();
+      adminPorts[i] = LoopbackTargets.freePort();
+      hzPorts[i] = LoopbackTargets.freePort();
     }
     clusterConfig = Files.writeString(DIR.resolve("cluster.yaml"), String.join("\n",
         "listen:",
@@ -214,7 +206,7 @@ class HaproxyClusterTest {
         "cluster:",
         "  enabled: true",
         "  name: haproxy-it-" + UUID.randomUUID(),
-        "  members: [\"127.0.0.1:" + hzPorts[0] + "\", \"127.0.0.1:" + hzPorts[1] + "\", \"127.0.0.1:" + hzPorts[2] + "\"]",
+        "  members: " + NodeProcess.members(hzPorts),
         "  host: 127.0.0.1",
         "  join-wait: 0s",
         ""));
@@ -237,7 +229,7 @@ class HaproxyClusterTest {
     ProcessBuilder pb = new ProcessBuilder(haproxyBin, "-f", cfg.toString(), "-f", statsCfg.toString(), "-db")
         .redirectErrorStream(true).redirectOutput(DIR.resolve("haproxy.log").toFile())
         .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-    haproxy = track(pb.start());
+    haproxy = NodeProcess.killedOnExit(pb.start());
     for (int n = 1; n <= 3; n++) {
       awaitServer("node" + n, "UP", Duration.ofSeconds(15));
     }
@@ -245,62 +237,31 @@ class HaproxyClusterTest {
 
   @AfterAll
   static void stopAll() throws Exception {
+    Duration stop = Duration.ofSeconds(DRAIN_TIMEOUT.toSeconds() + 15);
     if (haproxy != null) {
       haproxy.destroy();
     }
-    for (Process p : nodes) {
-      if (p != null) {
-        p.destroy();
-      }
-    }
-    List<Process> all;
-    synchronized (started) {
-      all = new ArrayList<>(started);
-    }
-    for (Process p : all) {
-      if (!p.waitFor(DRAIN_TIMEOUT.toSeconds() + 15, TimeUnit.SECONDS)) {
-        p.destroyForcibly();
-      }
+    NodeProcess.stopAll(Arrays.stream(nodes).filter(Objects::nonNull).toList(), stop);
+    if (haproxy != null && !haproxy.waitFor(stop.toSeconds(), TimeUnit.SECONDS)) {
+      haproxy.destroyForcibly();
     }
     if (udpEcho != null) {
       udpEcho.close();
     }
   }
 
-  private static Process track(Process p) {
-    synchronized (started) {
-      started.add(p);
-    }
-    return p;
-  }
-
+  /** Node i (again), appending to its log; its ports stay the same across restarts. */
   private static void startNode(int i) throws IOException {
-    List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.addAll(ThreeNodeClusterTest.JVM_FLAGS);
-    cmd.add("-Dvxsocks.listen.port=" + socksPorts[i]);
-    cmd.add("-Dvxsocks.cluster.port=" + hzPorts[i]);
-    cmd.add("-Dvxsocks.admin.port=" + adminPorts[i]);
-    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "run", "--config",
-        clusterConfig.toString()));
-    Path log = nodeLog(i);
-    logOffsets[i] = Files.exists(log) ? Files.size(log) : 0;
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-        .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-    pb.environment().keySet().removeIf(k -> k.startsWith("VXSOCKS_"));
-    nodes[i] = track(pb.start());
+    nodes[i] = NodeProcess.start(NodeProcess.clusterMember(clusterConfig, socksPorts[i], hzPorts[i], adminPorts[i]),
+        Map.of(), nodeLog(i));
   }
 
   /** Node i has logged "listening" since it was last started, and its readiness answers 200. */
   private static void awaitReady(int i, Duration within) throws Exception {
     long deadline = System.nanoTime() + within.toNanos();
-    while (!logSinceStart(i).contains("vxsocks listening on") && nodes[i].isAlive()) {
-      assertThat(System.nanoTime() - deadline).as("node %d listening within %s%n%s", i + 1, within, diagnostics()).isNegative();
-      Thread.sleep(100);
-    }
-    assertThat(nodes[i].isAlive()).as("node %d is running%n%s", i + 1, diagnostics()).isTrue();
-    assertThat(logSinceStart(i)).as("the admin port is logged").contains("admin on 127.0.0.1:" + adminPorts[i]);
+    nodes[i].await(NodeProcess.LISTENING, within); // null if it ended: checked next
+    assertThat(nodes[i].process.isAlive()).as("node %d is running%n%s", i + 1, diagnostics()).isTrue();
+    assertThat(nodes[i].log()).as("the admin port is logged").contains("admin on 127.0.0.1:" + adminPorts[i]);
     while (readiness(i).status() != 200) {
       assertThat(System.nanoTime() - deadline).as("node %d ready within %s: %s%n%s", i + 1, within, readiness(i), diagnostics())
           .isNegative();
@@ -357,7 +318,7 @@ class HaproxyClusterTest {
       try (Socket peer = new Socket()) {
         peer.connect(new InetSocketAddress(first.address(), first.port()), 5000);
         peer.setSoTimeout(10_000);
-        Reply second = readReply(new DataInputStream(client.getInputStream()));
+        Reply second = new RawClient(client).reply();
         assertThat(second.code()).as("second BIND reply").isZero();
         assertThat(second.port()).as("the peer's port in the second reply").isEqualTo(peer.getLocalPort());
         client.getOutputStream().write("to the peer\n".getBytes(StandardCharsets.US_ASCII));
@@ -471,8 +432,8 @@ class HaproxyClusterTest {
       }
       assertThat(connected.await(20, TimeUnit.SECONDS)).as("20 streams relaying" + diagnostics()).isTrue();
       Thread.sleep(500);
-      nodes[victim].destroyForcibly(); // kill -9
-      assertThat(nodes[victim].waitFor(10, TimeUnit.SECONDS)).isTrue();
+      nodes[victim].process.destroyForcibly(); // kill -9
+      assertThat(nodes[victim].process.waitFor(10, TimeUnit.SECONDS)).isTrue();
       long killed = System.nanoTime();
 
       // New sessions right after the kill: a connect to the dead node is refused and redispatched to another.
@@ -578,20 +539,20 @@ class HaproxyClusterTest {
         }
         assertThat(witness).as("a session HAProxy sent to %s%s", name, diagnostics()).isNotNull();
         sigterms[i] = System.nanoTime();
-        nodes[i].destroy(); // SIGTERM
+        nodes[i].process.destroy(); // SIGTERM
         long termAt = System.nanoTime();
         int n = i;
-        poll(Duration.ofSeconds(2), () -> readiness(n).status() == 503);
+        NodeProcess.poll(Duration.ofSeconds(2), () -> readiness(n).status() == 503);
         assertThat(readiness(i).body()).as("readiness while draining").contains("\"status\":\"not ready\"").contains("draining");
         System.out.printf("rolling restart: %s readiness 503 %d ms after SIGTERM%n", name, (System.nanoTime() - termAt) / 1_000_000);
         awaitServer(name, "DOWN", GRACE);
         System.out.printf("rolling restart: %s DOWN in HAProxy %d ms after SIGTERM%n", name, (System.nanoTime() - termAt) / 1_000_000);
-        assertThat(nodes[i].waitFor(GRACE.plus(DRAIN_TIMEOUT).toSeconds() + 10, TimeUnit.SECONDS))
+        assertThat(nodes[i].process.waitFor(GRACE.plus(DRAIN_TIMEOUT).toSeconds() + 10, TimeUnit.SECONDS))
             .as("%s exits after its drain%s", name, diagnostics()).isTrue();
-        System.out.printf("rolling restart: %s exited (%d) %d ms after SIGTERM%n", name, nodes[i].exitValue(),
+        System.out.printf("rolling restart: %s exited (%d) %d ms after SIGTERM%n", name, nodes[i].process.exitValue(),
             (System.nanoTime() - termAt) / 1_000_000);
-        assertThat(nodes[i].exitValue()).as("%s's exit code%s", name, diagnostics()).isZero();
-        String drained = logSinceStart(i);
+        assertThat(nodes[i].process.exitValue()).as("%s's exit code%s", name, diagnostics()).isZero();
+        String drained = nodes[i].log();
         assertThat(drained.lines().filter(l -> l.contains("drain:")).count()).as("%s logs its drain steps%n%s", name, drained)
             .isGreaterThanOrEqualTo(3);
         assertThat(drained).as("%s waited for the witness %s after it stopped accepting", name, witness)
@@ -632,9 +593,6 @@ class HaproxyClusterTest {
 
   // --- SOCKS by hand --------------------------------------------------------------------------------------------
 
-  record Reply(int code, InetAddress address, int port) {
-  }
-
   /** A connection to the balancer from {@code source} (a loopback address). */
   static Socket open(String source) throws IOException {
     Socket s = new Socket();
@@ -651,30 +609,12 @@ class HaproxyClusterTest {
 
   /** No-auth greeting, then {@code cmd} to 127.0.0.1:port; the (first) reply. */
   static Reply request(Socket s, int cmd, int port) throws IOException {
-    OutputStream out = s.getOutputStream();
-    DataInputStream in = new DataInputStream(s.getInputStream());
-    out.write(new byte[] {5, 1, 0});
-    byte[] method = new byte[2];
-    in.readFully(method);
-    if (method[0] != 5 || method[1] != 0) {
-      throw new IOException("method reply " + Arrays.toString(method));
+    RawClient c = new RawClient(s);
+    int method = c.greet(0);
+    if (method != 0) {
+      throw new IOException("method reply " + method);
     }
-    out.write(new byte[] {5, (byte) cmd, 0, 1, 127, 0, 0, 1, (byte) (port >> 8), (byte) port});
-    return readReply(in);
-  }
-
-  static Reply readReply(DataInputStream in) throws IOException {
-    byte[] head = new byte[4];
-    in.readFully(head);
-    byte[] addr;
-    switch (head[3]) {
-      case 1 -> addr = new byte[4];
-      case 4 -> addr = new byte[16];
-      default -> throw new IOException("reply ATYP " + head[3]);
-    }
-    in.readFully(addr);
-    int port = in.readUnsignedShort();
-    return new Reply(head[1] & 0xff, InetAddress.getByAddress(addr), port);
+    return c.request(cmd, port);
   }
 
   static void roundTrip(Socket s, byte[] payload) throws IOException {
@@ -855,13 +795,6 @@ class HaproxyClusterTest {
     }
   }
 
-  private static String logSinceStart(int i) {
-    String all = read(nodeLog(i));
-    byte[] bytes = all.getBytes(StandardCharsets.UTF_8);
-    return bytes.length <= logOffsets[i] ? "" : new String(bytes, (int) logOffsets[i], bytes.length - (int) logOffsets[i],
-        StandardCharsets.UTF_8);
-  }
-
   private static String nodeLogs() {
     StringBuilder b = new StringBuilder();
     for (int i = 0; i < 3; i++) {
@@ -896,44 +829,5 @@ class HaproxyClusterTest {
   private static String tail(String text, int lines) {
     List<String> all = text.lines().toList();
     return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
-  }
-
-  /** Answers every datagram to its sender, on 127.0.0.1; bounded in count, stops when closed. */
-  static final class UdpEcho implements AutoCloseable {
-    private final DatagramSocket socket;
-    private final Thread thread;
-
-    private UdpEcho(DatagramSocket socket) {
-      this.socket = socket;
-      this.thread = new Thread(() -> {
-        byte[] buf = new byte[65535];
-        for (int i = 0; i < 10_000 && !socket.isClosed(); i++) {
-          DatagramPacket p = new DatagramPacket(buf, buf.length);
-          try {
-            socket.receive(p);
-            socket.send(new DatagramPacket(p.getData(), p.getLength(), p.getSocketAddress()));
-          } catch (IOException closed) {
-            return;
-          }
-        }
-      }, "udp-echo");
-      thread.setDaemon(true);
-    }
-
-    static UdpEcho start() throws IOException {
-      UdpEcho e = new UdpEcho(new DatagramSocket(new InetSocketAddress(LoopbackTargets.IPV4, 0)));
-      e.thread.start();
-      return e;
-    }
-
-    int port() {
-      return socket.getLocalPort();
-    }
-
-    @Override
-    public void close() throws InterruptedException {
-      socket.close();
-      thread.join(5000);
-    }
   }
 }

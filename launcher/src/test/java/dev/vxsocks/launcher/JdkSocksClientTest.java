@@ -1,5 +1,8 @@
 package dev.vxsocks.launcher;
 
+import dev.vxsocks.testing.LoopbackTargets;
+import dev.vxsocks.testing.TestProxy;
+import dev.vxsocks.testing.Transports;
 import io.vertx.core.Vertx;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -17,10 +20,10 @@ import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
-import static dev.vxsocks.launcher.ProxyFixture.PASSWORD;
-import static dev.vxsocks.launcher.ProxyFixture.USER;
-import static dev.vxsocks.launcher.SharedTargets.answerAfterEof;
-import static dev.vxsocks.launcher.SharedTargets.echo;
+import static dev.vxsocks.testing.SharedTargets.answerAfterEof;
+import static dev.vxsocks.testing.SharedTargets.echo;
+import static dev.vxsocks.testing.TestProxy.PASSWORD;
+import static dev.vxsocks.testing.TestProxy.USER;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -60,8 +63,8 @@ class JdkSocksClientTest extends TwoNodeClientTest {
   @ParameterizedTest(name = "JDK client half-close on {0}, credentials: {1}")
   @CsvSource({"nio, false", "nio, true", "native, false", "native, true"})
   void answerAfterTheClientsFinArrivesWhole(String transport, boolean credentials) throws Exception {
-    Vertx vertx = own(ProxyFixture.vertx(transport));
-    Node node = ProxyFixture.start(vertx, ProxyFixture.config(credentials ? "username-password" : "none"))
+    Vertx vertx = own(Transports.vertx(transport));
+    Node node = ProxyFixture.start(vertx, TestProxy.config(credentials ? "username-password" : "none"))
         .await(20, TimeUnit.SECONDS);
     Authenticator.setDefault(new RecordingAuthenticator(PASSWORD));
     byte[] request = new byte[300_000];

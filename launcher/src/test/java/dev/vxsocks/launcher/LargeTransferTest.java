@@ -1,5 +1,10 @@
 package dev.vxsocks.launcher;
 
+import dev.vxsocks.testing.LogCapture;
+import dev.vxsocks.testing.LoopbackTargets;
+import dev.vxsocks.testing.SharedTargets;
+import dev.vxsocks.testing.TestProxy;
+import dev.vxsocks.testing.Transports;
 import io.vertx.core.Vertx;
 import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.AfterEach;
@@ -24,11 +29,11 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
-import static dev.vxsocks.launcher.ProxyFixture.PASSWORD;
-import static dev.vxsocks.launcher.ProxyFixture.USER;
-import static dev.vxsocks.launcher.SharedTargets.answerAfterEof;
-import static dev.vxsocks.launcher.SharedTargets.echo;
-import static dev.vxsocks.launcher.SharedTargets.http;
+import static dev.vxsocks.testing.SharedTargets.answerAfterEof;
+import static dev.vxsocks.testing.SharedTargets.echo;
+import static dev.vxsocks.testing.SharedTargets.http;
+import static dev.vxsocks.testing.TestProxy.PASSWORD;
+import static dev.vxsocks.testing.TestProxy.USER;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -41,11 +46,11 @@ class LargeTransferTest {
   private static final byte[] BIG = LoopbackTargets.bigPayload();
   private static final String BIG_SHA = LoopbackTargets.hex(LoopbackTargets.sha256(BIG));
   private final List<Vertx> ownVertx = new ArrayList<>();
-  private ProxyFixture.LogCapture log;
+  private LogCapture log;
 
   @BeforeEach
   void capture() {
-    log = new ProxyFixture.LogCapture();
+    log = new LogCapture();
   }
 
   @AfterEach
@@ -144,10 +149,10 @@ class LargeTransferTest {
   private Node proxy(String transport, boolean credentials, Vertx injected) throws Exception {
     Vertx vertx = injected;
     if ("native".equals(transport)) {
-      vertx = ProxyFixture.nativeVertx();
+      vertx = Transports.nativeVertx();
       ownVertx.add(vertx);
     }
-    return ProxyFixture.start(vertx, ProxyFixture.config(credentials ? "username-password" : "none"))
+    return ProxyFixture.start(vertx, TestProxy.config(credentials ? "username-password" : "none"))
         .await(20, TimeUnit.SECONDS);
   }
 }

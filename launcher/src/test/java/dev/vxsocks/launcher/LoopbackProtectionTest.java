@@ -1,5 +1,8 @@
 package dev.vxsocks.launcher;
 
+import dev.vxsocks.testing.LogCapture;
+import dev.vxsocks.testing.SharedTargets;
+import dev.vxsocks.testing.TestProxy;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -13,7 +16,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import java.util.List;
 
-import static dev.vxsocks.launcher.SharedTargets.http;
+import static dev.vxsocks.testing.SharedTargets.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -25,12 +28,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 class LoopbackProtectionTest {
 
   private Node node;
-  private ProxyFixture.LogCapture log;
+  private LogCapture log;
 
   @BeforeEach
   void startProxy(Vertx vertx, VertxTestContext ctx) {
-    log = new ProxyFixture.LogCapture();
-    JsonObject cfg = ProxyFixture.config("none");
+    log = new LogCapture();
+    JsonObject cfg = TestProxy.config("none");
     cfg.getJsonObject("rules").put("request", new JsonArray().add(new JsonObject().put("action", "allow")
         .put("to", new JsonArray().add("0.0.0.0/0").add("::/0").add("*"))));
     ProxyFixture.start(vertx, cfg).onComplete(ctx.succeeding(n -> {

@@ -1,6 +1,7 @@
 package dev.vxsocks.launcher;
 
 import dev.vxsocks.config.PasswordHash;
+import dev.vxsocks.testing.TestProxy;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -67,7 +68,7 @@ class MainCommandTest {
         "auth:",
         "  methods: [username-password]",
         "users:",
-        "  - { name: alice, password: \"" + ProxyFixture.PASSWORD_HASH + "\" }",
+        "  - { name: alice, password: \"" + TestProxy.PASSWORD_HASH + "\" }",
         "rules:",
         "  client:",
         "    - { action: allow, from: [\"127.0.0.0/8\", \"::1/128\"] }",
@@ -236,53 +237,14 @@ class MainCommandTest {
     assertThat(notANumber.err()).as(notANumber.describe()).startsWith("vxsocks: --iterations must be a whole number\n");
   }
 
-  // As a process: the shaded jar when it is there and up to date (after `mvn package`), else the test class path.
-
-  /**
-   * {@code java ... <Main> args}: the shaded jar if it is newer than every class the tests run with (this module's
-   * and the other modules' {@code target/classes}), else the test class path, so a stale jar is never tested.
-   */
-  static List<String> vxsocks(String... args) throws Exception {
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    Path jar = Path.of("target", "vxsocks.jar");
-    List<String> cmd = new ArrayList<>();
-    cmd.add(java);
-    if (Files.isRegularFile(jar) && Files.getLastModifiedTime(jar).toMillis() >= newestOwnClass()) {
-      cmd.addAll(List.of("-jar", jar.toString()));
-    } else {
-      // What the jar's manifest (Add-Opens) gives a node run with -jar.
-      cmd.addAll(List.of("--add-opens", "java.base/java.lang=ALL-UNNAMED", "--add-opens", "java.base/java.nio=ALL-UNNAMED",
-          "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
-          "-cp", System.getProperty("java.class.path"), Main.class.getName()));
-    }
-    cmd.addAll(List.of(args));
-    System.out.println("vxsocks as a process: " + String.join(" ", cmd));
-    return cmd;
-  }
-
-  /** The newest modification time among the project's compiled classes on the test class path. */
-  private static long newestOwnClass() throws Exception {
-    long newest = 0;
-    for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
-      Path p = Path.of(entry);
-      if (Files.isDirectory(p) && p.endsWith(Path.of("target", "classes"))) {
-        try (Stream<Path> files = Files.walk(p)) {
-          for (Path f : (Iterable<Path>) files.filter(Files::isRegularFile)::iterator) {
-            newest = Math.max(newest, Files.getLastModifiedTime(f).toMillis());
-          }
-        }
-      } else if (Files.isRegularFile(p) && p.getFileName().toString().matches("(cluster-config|auth-verticle|proxy-verticle)-.*\\.jar")) {
-        newest = Math.max(newest, Files.getLastModifiedTime(p).toMillis());
-      }
-    }
-    return newest;
-  }
+  // As a process (NodeProcess.vxsocks): the shaded jar when it is there and up to date (after `mvn package`), else the
+  // test class path.
 
   @Test
   void hashPasswordAsAProcess() throws Exception {
     String password = "s3cret from a pipe";
 
-    Clients.Result r = Clients.run(vxsocks("hash-password", "--iterations", "1000"),
+    Clients.Result r = Clients.run(NodeProcess.vxsocks("hash-password", "--iterations", "1000"),
         (password + "\n").getBytes(StandardCharsets.UTF_8));
 
     assertThat(r.exit()).as(r.describe()).isZero();
@@ -296,7 +258,7 @@ class MainCommandTest {
   void checkConfigAsAProcess() throws Exception {
     Path bad = yaml("limits:\n  sessions-per-user: -1\n");
 
-    Clients.Result r = Clients.run(vxsocks("check-config", "--config", bad.toString()), new byte[0]);
+    Clients.Result r = Clients.run(NodeProcess.vxsocks("check-config", "--config", bad.toString()), new byte[0]);
 
     assertThat(r.exit()).as(r.describe()).isEqualTo(2);
     assertThat(r.stderr().lines()).as(r.describe()).hasSize(1);

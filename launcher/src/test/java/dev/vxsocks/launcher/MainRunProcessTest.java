@@ -1,5 +1,8 @@
 package dev.vxsocks.launcher;
 
+import dev.vxsocks.testing.LoopbackTargets;
+import dev.vxsocks.testing.SharedTargets;
+import dev.vxsocks.testing.TestProxy;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -10,7 +13,6 @@ import java.net.InetSocketAddress;
 import java.net.Proxy;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -19,13 +21,17 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import static dev.vxsocks.launcher.ProxyFixture.PASSWORD;
-import static dev.vxsocks.launcher.ProxyFixture.USER;
-import static dev.vxsocks.launcher.SharedTargets.echo;
-import static dev.vxsocks.launcher.SharedTargets.http;
+import static dev.vxsocks.launcher.NodeProcess.LISTENING;
+import static dev.vxsocks.testing.Bytes.bytes;
+import static dev.vxsocks.testing.Bytes.concat;
+import static dev.vxsocks.testing.RawClient.connectIpv4;
+import static dev.vxsocks.testing.RawClient.passwordRequest;
+import static dev.vxsocks.testing.SharedTargets.echo;
+import static dev.vxsocks.testing.SharedTargets.http;
+import static dev.vxsocks.testing.TestProxy.PASSWORD;
+import static dev.vxsocks.testing.TestProxy.USER;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.assertj.core.api.Assertions.fail;
 
 /**
  * {@code vxsocks run} as a real process (the shaded jar after {@code mvn package}, else the test class path): it
@@ -34,7 +40,6 @@ import static org.assertj.core.api.Assertions.fail;
 @ExtendWith(SharedTargets.class)
 class MainRunProcessTest {
 
-  private static final Pattern LISTENING = Pattern.compile("vxsocks listening on 127\\.0\\.0\\.1:(\\d+) ");
   @TempDir
   Path dir;
 
@@ -43,7 +48,7 @@ class MainRunProcessTest {
         "listen: { host: 127.0.0.1, port: " + listenPort + " }",
         "auth: { methods: [username-password] }",
         "users:",
-        "  - { name: " + USER + ", password: \"" + ProxyFixture.PASSWORD_HASH + "\" }",
+        "  - { name: " + USER + ", password: \"" + TestProxy.PASSWORD_HASH + "\" }",
         "rules:",
         "  request:",
         "    - { action: allow, to: [\"127.0.0.0/8\", \"::1/128\", \"localhost\"] }",
@@ -53,83 +58,33 @@ class MainRunProcessTest {
         ""));
   }
 
-  /** A node process whose standard error goes to a file, read as it grows. */
-  private final class NodeProcess implements AutoCloseable {
-    final Process process;
-    final Path err;
-    final List<String> command;
+  /** {@code vxsocks args} as a process, its output in a file of this test's directory. */
+  private NodeProcess node(Map<String, String> env, String... args) throws Exception {
+    return NodeProcess.start(NodeProcess.vxsocks(args), env, Files.createTempFile(dir, "node", ".log"));
+  }
 
-    NodeProcess(String... args) throws Exception {
-      this(Map.of(), args);
-    }
-
-    NodeProcess(Map<String, String> extraEnv, String... args) throws Exception {
-      command = MainCommandTest.vxsocks(args);
-      err = Files.createTempFile(dir, "node", ".stderr");
-      ProcessBuilder pb = new ProcessBuilder(command)
-          .redirectInput(ProcessBuilder.Redirect.from(Files.createTempFile(dir, "node", ".stdin").toFile()))
-          .redirectOutput(Files.createTempFile(dir, "node", ".stdout").toFile())
-          .redirectError(err.toFile());
-      Map<String, String> env = pb.environment();
-      env.keySet().removeIf(k -> k.startsWith("VXSOCKS_"));
-      env.putAll(extraEnv);
-      process = pb.start();
-    }
-
-    String stderr() throws IOException {
-      return Files.readString(err, StandardCharsets.UTF_8);
-    }
-
-    /** Waits (at most 20 s) for a stderr line matching {@code p}, or for the process to end; null if it ended. */
-    Matcher await(Pattern p) throws Exception {
-      for (int i = 0; i < 200; i++) {
-        Matcher m = p.matcher(stderr());
-        if (m.find()) {
-          return m;
-        }
-        if (!process.isAlive()) {
-          return null;
-        }
-        Thread.sleep(100);
-      }
-      return fail("no line matching " + p + " within 20 s\ncommand: " + command + "\nstderr:\n" + stderr());
-    }
-
-    /** Waits at most 20 s for the process to exit on its own; its exit code. */
-    int exit() throws Exception {
-      if (!process.waitFor(20, TimeUnit.SECONDS)) {
-        fail("still running after 20 s\ncommand: " + command + "\nstderr:\n" + stderr());
-      }
-      return process.exitValue();
-    }
-
-    @Override
-    public void close() throws Exception {
-      if (process.isAlive()) {
-        process.destroyForcibly();
-        process.waitFor(10, TimeUnit.SECONDS);
-      }
-    }
+  private NodeProcess node(String... args) throws Exception {
+    return node(Map.of(), args);
   }
 
   @Test
   void runServesCurlAndStopsOnSigterm() throws Exception {
-    try (NodeProcess node = new NodeProcess("run", "--config", config("0", "").toString(), "--log-level", "FINE")) {
+    try (NodeProcess node = node("run", "--config", config("0", "").toString(), "--log-level", "FINE")) {
       Matcher listening = node.await(LISTENING);
-      assertThat(listening).as("the node exited\nstderr:\n" + node.stderr()).isNotNull();
+      assertThat(listening).as("the node exited\nstderr:\n" + node.log()).isNotNull();
       int port = Integer.parseInt(listening.group(1));
 
       List<String> cmd = CurlClientTest.curl("--socks5-hostname", "127.0.0.1:" + port);
       cmd.addAll(List.of("--proxy-user", USER + ":" + PASSWORD, "http://localhost:" + http().port() + "/hello"));
       Clients.Result r = Clients.run(cmd, new byte[0]);
-      assertThat(r.exit()).as(r.describe() + "\nnode stderr:\n" + node.stderr()).isZero();
+      assertThat(r.exit()).as(r.describe() + "\nnode stderr:\n" + node.log()).isZero();
       assertThat(r.out()).isEqualTo("hello via 127.0.0.1\n");
       assertThat(node.await(Pattern.compile("user=alice cmd=connect target=localhost:" + http().port() + " reply=succeeded")))
-          .as(node.stderr()).isNotNull();
+          .as(node.log()).isNotNull();
 
       node.process.destroy(); // SIGTERM: a drain, then exit code 0
-      assertThat(node.exit()).as(node.stderr()).isZero();
-      assertThat(node.stderr()).doesNotContain(PASSWORD).doesNotContain("\tat ");
+      assertThat(node.exit()).as(node.log()).isZero();
+      assertThat(node.log()).doesNotContain(PASSWORD).doesNotContain("\tat ");
     }
   }
 
@@ -140,9 +95,9 @@ class MainRunProcessTest {
    */
   @Test
   void sigtermLogsTheStopAndEverySessionItEnds() throws Exception {
-    try (NodeProcess node = new NodeProcess("run", "--config", config("0", "").toString())) {
+    try (NodeProcess node = node("run", "--config", config("0", "").toString())) {
       Matcher listening = node.await(LISTENING);
-      assertThat(listening).as("the node exited\nstderr:\n" + node.stderr()).isNotNull();
+      assertThat(listening).as("the node exited\nstderr:\n" + node.log()).isNotNull();
       int port = Integer.parseInt(listening.group(1));
       Authenticator.setDefault(new JdkSocksClientTest.RecordingAuthenticator(PASSWORD));
       try (Socket held = new Socket(new Proxy(Proxy.Type.SOCKS, new InetSocketAddress(LoopbackTargets.IPV4, port)))) {
@@ -152,11 +107,11 @@ class MainRunProcessTest {
         assertThat(held.getInputStream().read()).isEqualTo('x'); // relaying
 
         node.process.destroy(); // SIGTERM
-        assertThat(node.exit()).as(node.stderr()).isZero();
+        assertThat(node.exit()).as(node.log()).isZero();
       } finally {
         Authenticator.setDefault(null);
       }
-      assertThat(node.stderr()).as("shutdown lines lost").contains("drain: SIGTERM: readiness is 503")
+      assertThat(node.log()).as("shutdown lines lost").contains("drain: SIGTERM: readiness is 503")
           .contains("drain: closing 1 sessions still open (drain timeout)").contains("drain: done")
           .contains("user=alice cmd=connect target=127.0.0.1:" + echo().port() + " reply=succeeded")
           .contains("close=\"drain timeout\"");
@@ -178,28 +133,28 @@ class MainRunProcessTest {
 
   /** Starts a node with these JVM options and waits for {@code line}, which the log writer may write after "listening". */
   private void assertStartUpLine(String jvmOptions, String line) throws Exception {
-    try (NodeProcess node = new NodeProcess(Map.of("JAVA_TOOL_OPTIONS", jvmOptions), "run", "--config", config("0", "").toString())) {
-      assertThat(node.await(LISTENING)).as(node.stderr()).isNotNull();
-      assertThat(node.await(Pattern.compile(Pattern.quote(line)))).as("with %s:%n%s", jvmOptions, node.stderr()).isNotNull();
+    try (NodeProcess node = node(Map.of("JAVA_TOOL_OPTIONS", jvmOptions), "run", "--config", config("0", "").toString())) {
+      assertThat(node.await(LISTENING)).as(node.log()).isNotNull();
+      assertThat(node.await(Pattern.compile(Pattern.quote(line)))).as("with %s:%n%s", jvmOptions, node.log()).isNotNull();
     }
   }
 
   @Test
   void runWithAPortInUseIsOneLine() throws Exception {
     try (ServerSocket taken = new ServerSocket(0, 1, LoopbackTargets.IPV4);
-         NodeProcess node = new NodeProcess("run", "--config", config(String.valueOf(taken.getLocalPort()), "").toString())) {
-      assertThat(node.exit()).as(node.stderr()).isEqualTo(1);
-      assertThat(node.stderr().lines()).as(node.stderr()).hasSize(1);
-      assertThat(node.stderr().trim()).isEqualTo("vxsocks: cannot listen on 127.0.0.1:" + taken.getLocalPort() + ": address already in use");
+         NodeProcess node = node("run", "--config", config(String.valueOf(taken.getLocalPort()), "").toString())) {
+      assertThat(node.exit()).as(node.log()).isEqualTo(1);
+      assertThat(node.log().lines()).as(node.log()).hasSize(1);
+      assertThat(node.log().trim()).isEqualTo("vxsocks: cannot listen on 127.0.0.1:" + taken.getLocalPort() + ": address already in use");
     }
   }
 
   @Test
   void runWithABadConfigIsOneLine() throws Exception {
-    try (NodeProcess node = new NodeProcess("run", "--config", config("0", "limits: { sessions-per-user: -1 }").toString())) {
-      assertThat(node.exit()).as(node.stderr()).isEqualTo(2);
-      assertThat(node.stderr().lines()).as(node.stderr()).hasSize(1);
-      assertThat(node.stderr()).startsWith("vxsocks: config error: limits.sessions-per-user: ");
+    try (NodeProcess node = node("run", "--config", config("0", "limits: { sessions-per-user: -1 }").toString())) {
+      assertThat(node.exit()).as(node.log()).isEqualTo(2);
+      assertThat(node.log().lines()).as(node.log()).hasSize(1);
+      assertThat(node.log()).startsWith("vxsocks: config error: limits.sessions-per-user: ");
     }
   }
 
@@ -210,11 +165,11 @@ class MainRunProcessTest {
    */
   @Test
   void runRefusesAnUnknownLogLevel() throws Exception {
-    try (NodeProcess node = new NodeProcess("run", "--config", config("0", "").toString(), "--log-level", "LOUD")) {
+    try (NodeProcess node = node("run", "--config", config("0", "").toString(), "--log-level", "LOUD")) {
       Matcher listening = node.await(LISTENING);
-      assertThat(listening).as("started despite --log-level LOUD; stderr:\n" + node.stderr()).isNull();
-      assertThat(node.exit()).as(node.stderr()).isEqualTo(2);
-      assertThat(node.stderr()).as(node.stderr()).startsWith("vxsocks: ").contains("--log-level");
+      assertThat(listening).as("started despite --log-level LOUD; stderr:\n" + node.log()).isNull();
+      assertThat(node.exit()).as(node.log()).isEqualTo(2);
+      assertThat(node.log()).as(node.log()).startsWith("vxsocks: ").contains("--log-level");
     }
   }
 
@@ -233,14 +188,8 @@ class MainRunProcessTest {
   private static Socket session(int proxyPort) throws IOException {
     Socket s = new Socket(LoopbackTargets.IPV4, proxyPort);
     s.setSoTimeout(JdkSocksClientTest.TIMEOUT_MS);
-    java.io.ByteArrayOutputStream req = new java.io.ByteArrayOutputStream();
-    req.writeBytes(new byte[] {5, 1, 2, 1, (byte) USER.length()});
-    req.writeBytes(USER.getBytes(StandardCharsets.US_ASCII));
-    req.write(PASSWORD.length());
-    req.writeBytes(PASSWORD.getBytes(StandardCharsets.US_ASCII));
     int port = echo().port();
-    req.writeBytes(new byte[] {5, 1, 0, 1, 127, 0, 0, 1, (byte) (port >> 8), (byte) port});
-    s.getOutputStream().write(req.toByteArray());
+    s.getOutputStream().write(concat(bytes(5, 1, 2), passwordRequest(USER, PASSWORD), connectIpv4(127, 0, 0, 1, port)));
     byte[] answer = new java.io.DataInputStream(s.getInputStream()).readNBytes(14);
     assertThat(answer).as("method, auth status, reply").startsWith(5, 2, 1, 0, 5, 0);
     return s;
@@ -259,9 +208,9 @@ class MainRunProcessTest {
   @Test
   void sigtermDrainsSessionsBeforeExiting() throws Exception {
     String drain = "drain: { grace: 1500ms, timeout: 3s }";
-    try (NodeProcess node = new NodeProcess("run", "--config", config("0", "admin: { port: " + freePort() + " }\n" + drain).toString())) {
+    try (NodeProcess node = node("run", "--config", config("0", "admin: { port: " + LoopbackTargets.freePort() + " }\n" + drain).toString())) {
       Matcher listening = node.await(LISTENING);
-      assertThat(listening).as("the node exited\nstderr:\n" + node.stderr()).isNotNull();
+      assertThat(listening).as("the node exited\nstderr:\n" + node.log()).isNotNull();
       int port = Integer.parseInt(listening.group(1));
       Matcher admin = node.await(ADMIN);
       int adminPort = Integer.parseInt(admin.group(1));
@@ -285,7 +234,7 @@ class MainRunProcessTest {
         try (Socket late = session(port)) {
           roundTrip(late, 'c');
         }
-        assertThat(node.await(Pattern.compile("drain: stopped accepting; waiting up to 3s for \\d open sessions"))).as(node.stderr()).isNotNull();
+        assertThat(node.await(Pattern.compile("drain: stopped accepting; waiting up to 3s for \\d open sessions"))).as(node.log()).isNotNull();
         try (Socket refused = new Socket()) {
           assertThatThrownBy(() -> refused.connect(new InetSocketAddress(LoopbackTargets.IPV4, port), 2000))
               .isInstanceOf(java.net.ConnectException.class);
@@ -294,13 +243,13 @@ class MainRunProcessTest {
         roundTrip(ending, 'd');
         roundTrip(held, 'e');
         ending.close();
-        assertThat(node.await(Pattern.compile("reply=succeeded up=2 down=2 duration=\\d+ms close=\"completed\""))).as(node.stderr()).isNotNull();
+        assertThat(node.await(Pattern.compile("reply=succeeded up=2 down=2 duration=\\d+ms close=\"completed\""))).as(node.log()).isNotNull();
         // The held one is closed at drain.timeout.
         assertThat(held.getInputStream().read()).isEqualTo(-1);
         assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sigterm)).isGreaterThanOrEqualTo(1500 + 3000 - 200);
-        assertThat(node.exit()).as(node.stderr()).isZero();
+        assertThat(node.exit()).as(node.log()).isZero();
       }
-      assertThat(node.stderr()).contains("drain: SIGTERM: readiness is 503 from now on; still accepting for 1500ms so the"
+      assertThat(node.log()).contains("drain: SIGTERM: readiness is 503 from now on; still accepting for 1500ms so the"
               + " load balancer can notice (2 sessions open)")
           .contains("drain: closing 1 sessions still open (drain timeout)")
           .contains("drain: stopping the node").contains("drain: done")
@@ -311,21 +260,21 @@ class MainRunProcessTest {
   /** A second SIGTERM cuts the drain short: the held session is closed at once, the process exits 0. */
   @Test
   void aSecondSigtermSkipsTheWait() throws Exception {
-    try (NodeProcess node = new NodeProcess("run", "--config", config("0", "drain: { grace: 20s, timeout: 60s }").toString())) {
+    try (NodeProcess node = node("run", "--config", config("0", "drain: { grace: 20s, timeout: 60s }").toString())) {
       Matcher listening = node.await(LISTENING);
-      assertThat(listening).as("the node exited\nstderr:\n" + node.stderr()).isNotNull();
+      assertThat(listening).as("the node exited\nstderr:\n" + node.log()).isNotNull();
       int port = Integer.parseInt(listening.group(1));
       try (Socket held = session(port)) {
         roundTrip(held, 'a');
         node.process.destroy();
-        assertThat(node.await(Pattern.compile("drain: SIGTERM: readiness is 503"))).as(node.stderr()).isNotNull();
+        assertThat(node.await(Pattern.compile("drain: SIGTERM: readiness is 503"))).as(node.log()).isNotNull();
         long second = System.nanoTime();
         node.process.destroy();
         assertThat(held.getInputStream().read()).isEqualTo(-1);
-        assertThat(node.exit()).as(node.stderr()).isZero();
+        assertThat(node.exit()).as(node.log()).isZero();
         assertThat(TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - second)).isLessThan(15);
       }
-      assertThat(node.stderr()).contains("drain: SIGTERM again: skipping the wait, closing 1 open sessions now")
+      assertThat(node.log()).contains("drain: SIGTERM again: skipping the wait, closing 1 open sessions now")
           .contains("close=\"stopped before its end (second stop request)\"").contains("drain: done");
     }
   }
@@ -333,16 +282,10 @@ class MainRunProcessTest {
   @Test
   void anAdminPortInUseIsOneLine() throws Exception {
     try (ServerSocket taken = new ServerSocket(0, 1, LoopbackTargets.IPV4);
-         NodeProcess node = new NodeProcess("run", "--config", config("0", "admin: { port: " + taken.getLocalPort() + " }").toString())) {
-      assertThat(node.exit()).as(node.stderr()).isEqualTo(1);
-      assertThat(node.stderr().trim()).isEqualTo("vxsocks: cannot listen on 127.0.0.1:" + taken.getLocalPort()
+         NodeProcess node = node("run", "--config", config("0", "admin: { port: " + taken.getLocalPort() + " }").toString())) {
+      assertThat(node.exit()).as(node.log()).isEqualTo(1);
+      assertThat(node.log().trim()).isEqualTo("vxsocks: cannot listen on 127.0.0.1:" + taken.getLocalPort()
           + " (admin): address already in use");
-    }
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, LoopbackTargets.IPV4)) {
-      return s.getLocalPort();
     }
   }
 }

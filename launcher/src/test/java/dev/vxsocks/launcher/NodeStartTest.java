@@ -2,6 +2,10 @@ package dev.vxsocks.launcher;
 
 import dev.vxsocks.config.PasswordHash;
 import dev.vxsocks.config.ProxyConfig;
+import dev.vxsocks.testing.LogCapture;
+import dev.vxsocks.testing.SharedTargets;
+import dev.vxsocks.testing.TestProxy;
+import dev.vxsocks.testing.Transports;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -14,7 +18,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import static dev.vxsocks.launcher.SharedTargets.http;
+import static dev.vxsocks.testing.SharedTargets.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** {@code Node.start} itself: port 0 with several connection verticles, and one node per Vert.x instance. */
@@ -25,9 +29,9 @@ class NodeStartTest {
   @ParameterizedTest(name = "port 0 with 4 instances on {0}")
   @ValueSource(strings = {"nio", "native"})
   void portZeroWithSeveralInstances(String transport) throws Exception {
-    Vertx vertx = ProxyFixture.vertx(transport);
+    Vertx vertx = Transports.vertx(transport);
     try {
-      Node node = Node.start(vertx, ProxyConfig.fromJson(ProxyFixture.config("none")), 4).await(20, TimeUnit.SECONDS);
+      Node node = Node.start(vertx, ProxyConfig.fromJson(TestProxy.config("none")), 4).await(20, TimeUnit.SECONDS);
       assertThat(node.port()).isPositive();
       for (int i = 0; i < 4; i++) {
         List<String> cmd = CurlClientTest.curl("--socks5", "127.0.0.1:" + node.port());
@@ -48,8 +52,8 @@ class NodeStartTest {
    */
   @Test
   void twoNodesOnOneVertxDoNotAnswerForEachOther(Vertx vertx) throws Exception {
-    Node a = Node.start(vertx, ProxyConfig.fromJson(ProxyFixture.config("username-password")), 1).await(20, TimeUnit.SECONDS);
-    JsonObject bConfig = ProxyFixture.config("username-password");
+    Node a = Node.start(vertx, ProxyConfig.fromJson(TestProxy.config("username-password")), 1).await(20, TimeUnit.SECONDS);
+    JsonObject bConfig = TestProxy.config("username-password");
     bConfig.put("users", new JsonArray().add(new JsonObject().put("name", "bob")
         .put("password", PasswordHash.create("bobs-password".toCharArray(), 1000).encoded())));
     Node b;
@@ -59,7 +63,7 @@ class NodeStartTest {
       return; // refusing a second node on the same Vert.x is a fine answer
     }
     assertThat(a.port()).isNotEqualTo(b.port());
-    try (ProxyFixture.LogCapture log = new ProxyFixture.LogCapture()) {
+    try (LogCapture log = new LogCapture()) {
       for (int i = 0; i < 4; i++) {
         List<String> cmd = CurlClientTest.curl("--socks5", "127.0.0.1:" + b.port());
         cmd.addAll(List.of("--proxy-user", "bob:bobs-password", "http://127.0.0.1:" + http().port() + "/hello"));

@@ -1,5 +1,6 @@
 package dev.vxsocks.launcher;
 
+import dev.vxsocks.testing.LoopbackTargets;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -9,10 +10,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 
-import static dev.vxsocks.launcher.ProxyFixture.PASSWORD;
-import static dev.vxsocks.launcher.ProxyFixture.USER;
-import static dev.vxsocks.launcher.SharedTargets.answerAfterEof;
-import static dev.vxsocks.launcher.SharedTargets.echo;
+import static dev.vxsocks.testing.SharedTargets.answerAfterEof;
+import static dev.vxsocks.testing.SharedTargets.echo;
+import static dev.vxsocks.testing.TestProxy.PASSWORD;
+import static dev.vxsocks.testing.TestProxy.USER;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**

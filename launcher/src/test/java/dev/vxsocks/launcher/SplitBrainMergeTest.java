@@ -20,9 +20,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import static dev.vxsocks.launcher.ThreeNodeClusterTest.JVM_FLAGS;
-import static dev.vxsocks.launcher.ThreeNodeClusterTest.freePort;
-import static dev.vxsocks.launcher.ThreeNodeClusterTest.poll;
+import static dev.vxsocks.launcher.NodeProcess.JVM_FLAGS;
+import static dev.vxsocks.testing.LoopbackTargets.freePort;
+import static dev.vxsocks.launcher.NodeProcess.poll;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**

@@ -1,8 +1,9 @@
 package dev.vxsocks.launcher;
 
 import dev.vxsocks.config.PasswordHash;
-import io.vertx.core.Vertx;
-import io.vertx.core.net.NetServer;
+import dev.vxsocks.testing.LoopbackTargets;
+import dev.vxsocks.testing.LoopbackTargets.TcpTarget;
+import dev.vxsocks.testing.RawClient;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -12,14 +13,11 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
 
 import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
@@ -28,12 +26,12 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -53,31 +51,29 @@ class ThreeNodeClusterTest {
   private static final String ALICE_PW = "alice-pw";
   private static final String BOB_PW = "bob-pw";
   private static final Path DIR = Path.of("target", "three-node-test");
-  /** JVM options of a node process started with the test class path (what the jar's manifest gives, small heap). */
-  static final List<String> JVM_FLAGS = List.of("-Xss512k", "-Xmx256m", "-XX:+UseSerialGC",
-      "-XX:TieredStopAtLevel=1", "--add-opens", "java.base/java.lang=ALL-UNNAMED", "--add-opens",
-      "java.base/java.nio=ALL-UNNAMED", "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "--add-opens",
-      "java.management/sun.management=ALL-UNNAMED", "--add-opens", "jdk.management/com.sun.management.internal=ALL-UNNAMED",
-      "--add-exports", "java.base/jdk.internal.ref=ALL-UNNAMED");
-
-  private static final List<Process> nodes = new ArrayList<>();
+  private static final List<NodeProcess> nodes = new ArrayList<>();
   private static final int[] socksPorts = new int[3];
   private static Path config;
   private static String cluster;
-  private static Vertx targets;
-  private static NetServer target;
-  private static NetServer deniedTarget;
+  /**
+   * Targets that read and discard, and close their side once the client's side is done: a session ends (and gives
+   * its slot back) when the SOCKS client closes, instead of waiting in half-close.
+   */
+  private static TcpTarget target;
+  private static TcpTarget deniedTarget;
 
   @BeforeAll
   static void startCluster() throws Exception {
     Files.createDirectories(DIR);
-    targets = Vertx.vertx();
-    target = sink();
-    deniedTarget = sink();
+    for (int i = 0; i < 3; i++) {
+      Files.deleteIfExists(DIR.resolve("node-" + i + ".log"));
+    }
+    target = TcpTarget.start(TcpTarget.Mode.SINK);
+    deniedTarget = TcpTarget.start(TcpTarget.Mode.SINK);
     int[] hzPorts = new int[3];
     for (int i = 0; i < 3; i++) {
-      socksPorts[i] = freePort();
-      hzPorts[i] = freePort();
+      socksPorts[i] = LoopbackTargets.freePort();
+      hzPorts[i] = LoopbackTargets.freePort();
     }
     cluster = "it-" + UUID.randomUUID();
     String aliceHash = PasswordHash.create(ALICE_PW.toCharArray(), PasswordHash.MIN_ITERATIONS).encoded();
@@ -85,28 +81,17 @@ class ThreeNodeClusterTest {
     Files.writeString(config, yaml(aliceHash, hzPorts, false));
     Files.writeString(DIR.resolve("rollout.yaml"), yaml(aliceHash, hzPorts, true));
     for (int i = 0; i < 3; i++) {
-      List<String> cmd = new ArrayList<>();
-      cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-      cmd.addAll(JVM_FLAGS);
-      cmd.add("-Dvxsocks.listen.port=" + socksPorts[i]);
-      cmd.add("-Dvxsocks.cluster.port=" + hzPorts[i]);
-      cmd.add("-Dvxsocks.admin.port=0");
-      cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "run", "--config",
-          config.toString()));
-      ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
-          .redirectOutput(DIR.resolve("node-" + i + ".log").toFile());
-      pb.environment().keySet().removeIf(k -> k.startsWith("VXSOCKS_"));
-      nodes.add(pb.start());
+      nodes.add(NodeProcess.start(NodeProcess.clusterMember(config, socksPorts[i], hzPorts[i], 0), Map.of(),
+          DIR.resolve("node-" + i + ".log")));
     }
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> nodes.forEach(Process::destroyForcibly)));
     for (int i = 0; i < 3; i++) {
-      int n = i;
-      poll(Duration.ofSeconds(120), () -> log(n).contains("vxsocks listening on") || !nodes.get(n).isAlive());
-      assertThat(nodes.get(n).isAlive()).as("node %d is running; its log:%n%s", n, log(n)).isTrue();
+      NodeProcess node = nodes.get(i);
+      node.await(NodeProcess.LISTENING, Duration.ofSeconds(120)); // null if it ended: checked next
+      assertThat(node.process.isAlive()).as("node %d is running; its log:%n%s", i, node.log()).isTrue();
     }
     // Everyone sees everyone: alice authenticates on each node.
     for (int port : socksPorts) {
-      poll(Duration.ofSeconds(30), () -> authStatus(port, "alice", ALICE_PW) == 0);
+      NodeProcess.poll(Duration.ofSeconds(30), () -> authStatus(port, "alice", ALICE_PW) == 0);
     }
   }
 
@@ -118,13 +103,13 @@ class ThreeNodeClusterTest {
         "  - { name: alice, password: \"" + aliceHash + "\" }",
         "rules:",
         "  request:",
-        denyRule ? "    - { action: deny, to: [\"127.0.0.1\"], ports: [\"" + deniedTarget.actualPort() + "\"] }" : "",
+        denyRule ? "    - { action: deny, to: [\"127.0.0.1\"], ports: [\"" + deniedTarget.port() + "\"] }" : "",
         "    - { action: allow, to: [\"127.0.0.1\"] }",
         "limits: { sessions-per-user: " + LIMIT + " }",
         "cluster:",
         "  enabled: true",
         "  name: " + cluster,
-        "  members: [\"127.0.0.1:" + hzPorts[0] + "\", \"127.0.0.1:" + hzPorts[1] + "\", \"127.0.0.1:" + hzPorts[2] + "\"]",
+        "  members: " + NodeProcess.members(hzPorts),
         "  host: 127.0.0.1",
         "  port: " + hzPorts[0],
         "  join-wait: 0s",
@@ -134,16 +119,12 @@ class ThreeNodeClusterTest {
 
   @AfterAll
   static void stopCluster() throws Exception {
-    for (Process p : nodes) {
-      p.destroy();
+    NodeProcess.stopAll(nodes, Duration.ofSeconds(20));
+    if (target != null) {
+      target.close();
     }
-    for (Process p : nodes) {
-      if (!p.waitFor(20, TimeUnit.SECONDS)) {
-        p.destroyForcibly();
-      }
-    }
-    if (targets != null) {
-      targets.close().await(10, TimeUnit.SECONDS);
+    if (deniedTarget != null) {
+      deniedTarget.close();
     }
   }
 
@@ -155,7 +136,7 @@ class ThreeNodeClusterTest {
     try {
       for (int i = 0; i < 200; i++) {
         int port = socksPorts[i % 3];
-        attempts.add(pool.submit(() -> connect(port, "alice", ALICE_PW, target.actualPort())));
+        attempts.add(pool.submit(() -> connect(port, "alice", ALICE_PW, target.port())));
       }
       List<Socket> open = new ArrayList<>();
       int refused = 0;
@@ -176,7 +157,7 @@ class ThreeNodeClusterTest {
       List<Socket> again = new ArrayList<>();
       long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
       while (again.size() < LIMIT && System.nanoTime() - deadline < 0) {
-        Socket s = connect(socksPorts[again.size() % 3], "alice", ALICE_PW, target.actualPort());
+        Socket s = connect(socksPorts[again.size() % 3], "alice", ALICE_PW, target.port());
         if (s != null) {
           again.add(s);
         } else {
@@ -184,7 +165,7 @@ class ThreeNodeClusterTest {
         }
       }
       assertThat(again).hasSize(LIMIT);
-      assertThat(connect(socksPorts[0], "alice", ALICE_PW, target.actualPort())).isNull();
+      assertThat(connect(socksPorts[0], "alice", ALICE_PW, target.port())).isNull();
       for (Socket s : again) {
         s.close();
       }
@@ -211,8 +192,8 @@ class ThreeNodeClusterTest {
   @Test
   @Order(3)
   void disabledUserIsRefusedEverywhereAndLosesOpenSessions() throws Exception {
-    Socket onNode2 = connect(socksPorts[1], "bob", BOB_PW, target.actualPort());
-    Socket onNode3 = connect(socksPorts[2], "bob", BOB_PW, target.actualPort());
+    Socket onNode2 = connect(socksPorts[1], "bob", BOB_PW, target.port());
+    Socket onNode3 = connect(socksPorts[2], "bob", BOB_PW, target.port());
     assertThat(onNode2).isNotNull();
     assertThat(onNode3).isNotNull();
     assertThat(cli("user", "disable", "bob", "--config", config.toString())).isZero();
@@ -223,7 +204,7 @@ class ThreeNodeClusterTest {
       assertThat(authStatus(port, "bob", BOB_PW)).as("bob refused on %d", port).isNotZero();
     }
     // Alice is untouched.
-    Socket alice = connect(socksPorts[0], "alice", ALICE_PW, target.actualPort());
+    Socket alice = connect(socksPorts[0], "alice", ALICE_PW, target.port());
     assertThat(alice).isNotNull();
     alice.close();
   }
@@ -232,7 +213,7 @@ class ThreeNodeClusterTest {
   @Order(4)
   void configApplyChangesARuleOnEveryNode() throws Exception {
     for (int port : socksPorts) {
-      assertThat(connectReply(port, "alice", ALICE_PW, deniedTarget.actualPort())).isZero();
+      assertThat(connectReply(port, "alice", ALICE_PW, deniedTarget.port())).isZero();
     }
     // Refused before anything changes: an invalid file.
     Path broken = DIR.resolve("broken.yaml");
@@ -242,8 +223,8 @@ class ThreeNodeClusterTest {
     // The command returns once every node reported the new version (at most 5 s).
     assertThat(cli("config", "apply", DIR.resolve("rollout.yaml").toString())).isZero();
     for (int port : socksPorts) {
-      assertThat(connectReply(port, "alice", ALICE_PW, deniedTarget.actualPort())).as("port %d", port).isEqualTo(2);
-      Socket allowed = connect(port, "alice", ALICE_PW, target.actualPort());
+      assertThat(connectReply(port, "alice", ALICE_PW, deniedTarget.port())).as("port %d", port).isEqualTo(2);
+      Socket allowed = connect(port, "alice", ALICE_PW, target.port());
       assertThat(allowed).isNotNull();
       allowed.close();
     }
@@ -257,7 +238,7 @@ class ThreeNodeClusterTest {
       Socket s = null;
       long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
       while (s == null && System.nanoTime() - deadline < 0) {
-        s = connect(socksPorts[2], "alice", ALICE_PW, target.actualPort());
+        s = connect(socksPorts[2], "alice", ALICE_PW, target.port());
         if (s == null) {
           Thread.sleep(50); // an earlier test's slot may still be on its way back
         }
@@ -265,13 +246,13 @@ class ThreeNodeClusterTest {
       assertThat(s).isNotNull();
       onNode3.add(s);
     }
-    assertThat(connect(socksPorts[0], "alice", ALICE_PW, target.actualPort())).isNull();
-    nodes.get(2).destroyForcibly();
-    assertThat(nodes.get(2).waitFor(10, TimeUnit.SECONDS)).isTrue();
+    assertThat(connect(socksPorts[0], "alice", ALICE_PW, target.port())).isNull();
+    nodes.get(2).process.destroyForcibly();
+    assertThat(nodes.get(2).process.waitFor(10, TimeUnit.SECONDS)).isTrue();
     List<Socket> onNode1 = new ArrayList<>();
     long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
     while (onNode1.size() < LIMIT && System.nanoTime() - deadline < 0) {
-      Socket s = connect(socksPorts[onNode1.size() % 2], "alice", ALICE_PW, target.actualPort());
+      Socket s = connect(socksPorts[onNode1.size() % 2], "alice", ALICE_PW, target.port());
       if (s != null) {
         onNode1.add(s);
       } else {
@@ -292,19 +273,19 @@ class ThreeNodeClusterTest {
   void sigtermLeavesTheClusterGracefully() throws Exception {
     List<Socket> onNode2 = new ArrayList<>();
     for (int i = 0; i < 2; i++) {
-      Socket s = connect(socksPorts[1], "alice", ALICE_PW, target.actualPort());
+      Socket s = connect(socksPorts[1], "alice", ALICE_PW, target.port());
       assertThat(s).isNotNull();
       onNode2.add(s);
     }
-    nodes.get(1).destroy(); // SIGTERM: a drain, which ends by leaving the cluster
-    assertThat(nodes.get(1).waitFor(20, TimeUnit.SECONDS)).isTrue();
-    assertThat(nodes.get(1).exitValue()).isZero();
-    assertThat(log(1)).contains("drain: stopping the node and leaving the cluster").contains("drain: done");
+    nodes.get(1).process.destroy(); // SIGTERM: a drain, which ends by leaving the cluster
+    assertThat(nodes.get(1).process.waitFor(20, TimeUnit.SECONDS)).isTrue();
+    assertThat(nodes.get(1).process.exitValue()).isZero();
+    assertThat(nodes.get(1).log()).contains("drain: stopping the node and leaving the cluster").contains("drain: done");
     // The last node has the users (partitions migrated to it) and none of the departed node's slots.
     List<Socket> onNode1 = new ArrayList<>();
     long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
     while (onNode1.size() < LIMIT && System.nanoTime() - deadline < 0) {
-      Socket s = connect(socksPorts[0], "alice", ALICE_PW, target.actualPort());
+      Socket s = connect(socksPorts[0], "alice", ALICE_PW, target.port());
       if (s != null) {
         onNode1.add(s);
       } else {
@@ -330,42 +311,6 @@ class ThreeNodeClusterTest {
     return code;
   }
 
-  /**
-   * A target that reads and discards, and closes its side once the client's side is done: a session ends (and gives
-   * its slot back) when the SOCKS client closes, instead of waiting in half-close.
-   */
-  private static NetServer sink() throws Exception {
-    return targets.createNetServer().connectHandler(socket -> {
-      socket.handler(data -> { });
-      socket.endHandler(v -> socket.close());
-    }).listen(0, "127.0.0.1").await(10, TimeUnit.SECONDS);
-  }
-
-  static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
-  }
-
-  private static String log(int node) {
-    try {
-      return Files.readString(DIR.resolve("node-" + node + ".log"));
-    } catch (IOException e) {
-      return "";
-    }
-  }
-
-  /** Polls {@code condition} every 100 ms; an AssertionError when it is still false after {@code within}. */
-  static void poll(Duration within, BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.nanoTime() + within.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() - deadline > 0) {
-        throw new AssertionError("condition not met within " + within);
-      }
-      Thread.sleep(100);
-    }
-  }
-
   /** RFC 1929 status after greeting and sub-negotiation (0 = accepted), or -1 when the proxy gave none. */
   private static int authStatus(int port, String user, String password) {
     try (Socket s = new Socket()) {
@@ -378,26 +323,11 @@ class ThreeNodeClusterTest {
   private static int authenticate(Socket s, int port, String user, String password) throws IOException {
     s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 10_000);
     s.setSoTimeout(15_000);
-    OutputStream out = s.getOutputStream();
-    DataInputStream in = new DataInputStream(s.getInputStream());
-    out.write(new byte[] {5, 1, 2});
-    byte[] method = new byte[2];
-    in.readFully(method);
-    if (method[1] != 2) {
+    RawClient c = new RawClient(s);
+    if (c.greet(2) != 2) {
       return -1;
     }
-    byte[] u = user.getBytes(StandardCharsets.UTF_8);
-    byte[] p = password.getBytes(StandardCharsets.UTF_8);
-    ByteArrayOutputStream auth = new ByteArrayOutputStream();
-    auth.write(1);
-    auth.write(u.length);
-    auth.write(u);
-    auth.write(p.length);
-    auth.write(p);
-    out.write(auth.toByteArray());
-    byte[] status = new byte[2];
-    in.readFully(status);
-    return status[1] & 0xff;
+    return c.login(user, password);
   }
 
   /** The reply code of a CONNECT to 127.0.0.1:{@code targetPort}; -1 when authentication failed. Closes. */
@@ -433,10 +363,7 @@ class ThreeNodeClusterTest {
     if (authenticate(s, port, user, password) != 0) {
       return -1;
     }
-    s.getOutputStream().write(new byte[] {5, 1, 0, 1, 127, 0, 0, 1, (byte) (targetPort >> 8), (byte) targetPort});
-    byte[] reply = new byte[10];
-    new DataInputStream(s.getInputStream()).readFully(reply);
-    return reply[1] & 0xff;
+    return new RawClient(s).request(RawClient.CONNECT, targetPort).code();
   }
 
   /** True when the proxy closed {@code s} before {@code deadlineNanos}. */

@@ -1,5 +1,9 @@
 package dev.vxsocks.launcher;
 
+import dev.vxsocks.testing.LogCapture;
+import dev.vxsocks.testing.LoopbackTargets;
+import dev.vxsocks.testing.SharedTargets;
+import dev.vxsocks.testing.TestProxy;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;
@@ -16,11 +20,11 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import static dev.vxsocks.launcher.ProxyFixture.PASSWORD;
-import static dev.vxsocks.launcher.ProxyFixture.USER;
-import static dev.vxsocks.launcher.SharedTargets.echo;
-import static dev.vxsocks.launcher.SharedTargets.holdAfterEof;
-import static dev.vxsocks.launcher.SharedTargets.http;
+import static dev.vxsocks.testing.SharedTargets.echo;
+import static dev.vxsocks.testing.SharedTargets.holdAfterEof;
+import static dev.vxsocks.testing.SharedTargets.http;
+import static dev.vxsocks.testing.TestProxy.PASSWORD;
+import static dev.vxsocks.testing.TestProxy.USER;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -30,11 +34,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 @ExtendWith({VertxExtension.class, SharedTargets.class})
 class TimeoutsAndLimitsTest {
 
-  private ProxyFixture.LogCapture log;
+  private LogCapture log;
 
   @BeforeEach
   void capture() {
-    log = new ProxyFixture.LogCapture();
+    log = new LogCapture();
   }
 
   @AfterEach
@@ -50,7 +54,7 @@ class TimeoutsAndLimitsTest {
   /** ncat sends its FIN; the target never answers nor closes; timeouts.half-close must end the session. */
   @Test
   void halfCloseTimeoutEndsAStuckSession(Vertx vertx) throws Exception {
-    JsonObject cfg = ProxyFixture.config("none");
+    JsonObject cfg = TestProxy.config("none");
     cfg.put("timeouts", new JsonObject().put("half-close", "500ms"));
     Node node = start(vertx, cfg);
     List<String> cmd = NcatClientTest.ncat(node, null);
@@ -66,7 +70,7 @@ class TimeoutsAndLimitsTest {
   /** A relayed connection on which nothing moves is closed after timeouts.idle; the JDK client reads EOF. */
   @Test
   void idleTimeoutClosesASilentSession(Vertx vertx) throws Exception {
-    JsonObject cfg = ProxyFixture.config("none");
+    JsonObject cfg = TestProxy.config("none");
     cfg.put("timeouts", new JsonObject().put("idle", "1s"));
     Node node = start(vertx, cfg);
 
@@ -80,7 +84,7 @@ class TimeoutsAndLimitsTest {
   /** A client that connects and says nothing (or half a greeting) is closed after timeouts.handshake. */
   @Test
   void handshakeTimeoutClosesASilentClient(Vertx vertx) throws Exception {
-    JsonObject cfg = ProxyFixture.config("none");
+    JsonObject cfg = TestProxy.config("none");
     cfg.put("timeouts", new JsonObject().put("handshake", "300ms"));
     Node node = start(vertx, cfg);
 
@@ -102,7 +106,7 @@ class TimeoutsAndLimitsTest {
    */
   @Test
   void sessionsPerUserLimitRefusesTheSecondAndFreesTheSlot(Vertx vertx) throws Exception {
-    JsonObject cfg = ProxyFixture.config("username-password");
+    JsonObject cfg = TestProxy.config("username-password");
     cfg.put("limits", new JsonObject().put("sessions-per-user", 1));
     Node node = start(vertx, cfg);
     Authenticator.setDefault(new JdkSocksClientTest.RecordingAuthenticator(PASSWORD));
@@ -134,7 +138,7 @@ class TimeoutsAndLimitsTest {
   /** Failed connects must give their slot back too: with a limit of 1, refused connects must not use it up. */
   @Test
   void refusedConnectsDoNotKeepTheSlot(Vertx vertx) throws Exception {
-    JsonObject cfg = ProxyFixture.config("username-password");
+    JsonObject cfg = TestProxy.config("username-password");
     cfg.put("limits", new JsonObject().put("sessions-per-user", 1));
     Node node = start(vertx, cfg);
     int closed = LoopbackTargets.closedPort();

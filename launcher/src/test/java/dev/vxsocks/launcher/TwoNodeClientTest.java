@@ -1,5 +1,8 @@
 package dev.vxsocks.launcher;
 
+import dev.vxsocks.testing.LogCapture;
+import dev.vxsocks.testing.SharedTargets;
+import dev.vxsocks.testing.TestProxy;
 import io.vertx.core.Vertx;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.junit5.VertxTestContext;
@@ -22,18 +25,18 @@ abstract class TwoNodeClientTest {
 
   protected Node open;
   protected Node withPassword;
-  protected ProxyFixture.LogCapture log;
+  protected LogCapture log;
   private final List<Vertx> ownVertx = new ArrayList<>();
 
   @BeforeEach
   void startProxies(Vertx vertx, VertxTestContext ctx) {
-    log = new ProxyFixture.LogCapture();
+    log = new LogCapture();
     // A second node needs a Vert.x of its own (see ProxyFixture.start); made here, not on a Vert.x thread.
     Vertx second = own(Vertx.vertx());
-    ProxyFixture.start(vertx, ProxyFixture.config("none"))
+    ProxyFixture.start(vertx, TestProxy.config("none"))
         .compose(node -> {
           open = node;
-          return ProxyFixture.start(second, ProxyFixture.config("username-password"));
+          return ProxyFixture.start(second, TestProxy.config("username-password"));
         })
         .onComplete(ctx.succeeding(node -> {
           withPassword = node;

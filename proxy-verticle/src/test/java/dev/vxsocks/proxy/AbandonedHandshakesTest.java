@@ -1,5 +1,7 @@
 package dev.vxsocks.proxy;
 
+import dev.vxsocks.testing.LoopbackTargets.TcpTarget;
+import dev.vxsocks.testing.TestProxy;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 
@@ -24,7 +26,7 @@ class AbandonedHandshakesTest {
   void abandonedHandshakesLeaveNothingBehind() throws Exception {
     JsonObject json = TestProxy.baseConfig();
     json.put("timeouts", new JsonObject().put("handshake", "1s"));
-    try (TestProxy proxy = TestProxy.start(json); Targets echo = Targets.echo("127.0.0.1")) {
+    try (TestProxy proxy = TestProxy.start(json); TcpTarget echo = TcpTarget.echo("127.0.0.1")) {
       long fdsBefore = openDescriptors();
       List<Socket> clients = new ArrayList<>();
       try {

@@ -1,5 +1,7 @@
 package dev.vxsocks.proxy;
 
+import dev.vxsocks.testing.RawClient;
+import dev.vxsocks.testing.TestProxy;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -12,7 +14,7 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.util.Arrays;
 
-import static dev.vxsocks.proxy.RawClient.bytes;
+import static dev.vxsocks.testing.Bytes.bytes;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** BIND with a byte-level client and real peers on loopback. */

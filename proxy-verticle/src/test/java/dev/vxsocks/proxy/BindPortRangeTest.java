@@ -1,5 +1,7 @@
 package dev.vxsocks.proxy;
 
+import dev.vxsocks.testing.RawClient;
+import dev.vxsocks.testing.TestProxy;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 
@@ -16,7 +18,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
-import static dev.vxsocks.proxy.RawClient.bytes;
+import static dev.vxsocks.testing.Bytes.bytes;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**

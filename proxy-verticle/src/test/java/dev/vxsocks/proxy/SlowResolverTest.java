@@ -8,6 +8,8 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import dev.vxsocks.testing.RawClient;
+import dev.vxsocks.testing.TestProxy;
 import org.junit.jupiter.api.Test;
 
 import java.net.InetAddress;
@@ -21,9 +23,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
-import static dev.vxsocks.proxy.RawClient.bytes;
-import static dev.vxsocks.proxy.RawClient.connectDomain;
-import static dev.vxsocks.proxy.RawClient.passwordRequest;
+import static dev.vxsocks.testing.Bytes.bytes;
+import static dev.vxsocks.testing.RawClient.connectDomain;
+import static dev.vxsocks.testing.RawClient.passwordRequest;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -1,5 +1,10 @@
 package dev.vxsocks.proxy;
 
+import dev.vxsocks.testing.LogCapture;
+import dev.vxsocks.testing.LoopbackTargets;
+import dev.vxsocks.testing.LoopbackTargets.TcpTarget;
+import dev.vxsocks.testing.RawClient;
+import dev.vxsocks.testing.TestProxy;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
@@ -8,16 +13,14 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.util.Random;
 
-import static dev.vxsocks.proxy.RawClient.bytes;
-import static dev.vxsocks.proxy.RawClient.concat;
-import static dev.vxsocks.proxy.RawClient.connectDomain;
-import static dev.vxsocks.proxy.RawClient.connectIpv4;
-import static dev.vxsocks.proxy.RawClient.passwordRequest;
+import static dev.vxsocks.testing.Bytes.bytes;
+import static dev.vxsocks.testing.Bytes.concat;
+import static dev.vxsocks.testing.RawClient.connectDomain;
+import static dev.vxsocks.testing.RawClient.connectIpv4;
+import static dev.vxsocks.testing.RawClient.passwordRequest;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -31,8 +34,8 @@ class Socks5SessionTest {
 
   static TestProxy open;
   static TestProxy withAuth;
-  static Targets echo;
-  static Targets echo6;
+  static TcpTarget echo;
+  static TcpTarget echo6;
 
   @BeforeAll
   static void start() throws Exception {
@@ -41,8 +44,8 @@ class Socks5SessionTest {
     auth.getJsonObject("auth").put("methods", new JsonArray().add("username-password"));
     auth.put("limits", new JsonObject().put("sessions-per-user", 2));
     withAuth = TestProxy.start(auth);
-    echo = Targets.echo("127.0.0.1");
-    echo6 = Targets.echo("::1");
+    echo = TcpTarget.echo("127.0.0.1");
+    echo6 = TcpTarget.echo("::1");
   }
 
   @AfterAll
@@ -255,10 +258,7 @@ class Socks5SessionTest {
 
   @Test
   void refusedPortGets05() throws IOException {
-    int closedPort;
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-      closedPort = s.getLocalPort();
-    }
+    int closedPort = LoopbackTargets.closedPort();
     try (RawClient c = new RawClient(open.port())) {
       c.send(NO_AUTH).expect(CHOSE_NO_AUTH);
       c.send(connectIpv4(127, 0, 0, 1, closedPort));
@@ -323,13 +323,13 @@ class Socks5SessionTest {
   void pipelinedHandshakeAndPayloadInOneWriteLoseNothing() throws Exception {
     byte[] payload = new byte[200_000];
     new Random(1).nextBytes(payload);
-    try (Targets digest = Targets.digest("127.0.0.1"); RawClient c = new RawClient(withAuth.port())) {
+    try (TcpTarget digest = TcpTarget.answerDigest("127.0.0.1"); RawClient c = new RawClient(withAuth.port())) {
       c.send(concat(bytes(5, 1, 2), passwordRequest(TestProxy.USER, TestProxy.PASSWORD),
           connectIpv4(127, 0, 0, 1, digest.port()), payload));
       c.socket.shutdownOutput();
       c.expect(bytes(5, 2, 1, 0));
       assertThat(c.readReply()[1]).isEqualTo((byte) 0);
-      assertThat(new String(c.readAll(), StandardCharsets.US_ASCII)).isEqualTo(Targets.sha256(payload));
+      assertThat(new String(c.readAll(), StandardCharsets.US_ASCII)).isEqualTo(LoopbackTargets.sha256Hex(payload));
     }
   }
 
@@ -339,7 +339,7 @@ class Socks5SessionTest {
     new Random(2).nextBytes(payload);
     byte[] all = concat(bytes(5, 1, 2), passwordRequest(TestProxy.USER, TestProxy.PASSWORD),
         connectDomain("localhost", 0), payload);
-    try (Targets digest = Targets.digest("127.0.0.1"); RawClient c = new RawClient(withAuth.port())) {
+    try (TcpTarget digest = TcpTarget.answerDigest("127.0.0.1"); RawClient c = new RawClient(withAuth.port())) {
       byte[] request = connectDomain("localhost", digest.port());
       System.arraycopy(request, 0, all, 3 + passwordRequest(TestProxy.USER, TestProxy.PASSWORD).length, request.length);
       for (byte b : all) {
@@ -348,7 +348,7 @@ class Socks5SessionTest {
       c.socket.shutdownOutput();
       c.expect(bytes(5, 2, 1, 0));
       assertThat(c.readReply()[1]).isEqualTo((byte) 0);
-      assertThat(new String(c.readAll(), StandardCharsets.US_ASCII)).isEqualTo(Targets.sha256(payload));
+      assertThat(new String(c.readAll(), StandardCharsets.US_ASCII)).isEqualTo(LoopbackTargets.sha256Hex(payload));
     }
   }
 
@@ -356,7 +356,7 @@ class Socks5SessionTest {
   void halfCloseDeliversTheWholeAnswer() throws Exception {
     byte[] big = new byte[4 << 20];
     new Random(3).nextBytes(big);
-    try (Targets t = Targets.readToEndThenAnswer("127.0.0.1", request -> big); RawClient c = new RawClient(open.port())) {
+    try (TcpTarget t = TcpTarget.answerAfterEof("127.0.0.1", (received, sha) -> big); RawClient c = new RawClient(open.port())) {
       c.send(NO_AUTH).expect(CHOSE_NO_AUTH);
       c.send(connectIpv4(127, 0, 0, 1, t.port()));
       assertThat(c.readReply()[1]).isEqualTo((byte) 0);
@@ -364,7 +364,7 @@ class Socks5SessionTest {
       c.socket.shutdownOutput();
       byte[] got = c.readAll();
       assertThat(got.length).isEqualTo(big.length);
-      assertThat(Targets.sha256(got)).isEqualTo(Targets.sha256(big));
+      assertThat(LoopbackTargets.sha256Hex(got)).isEqualTo(LoopbackTargets.sha256Hex(big));
     }
   }
 

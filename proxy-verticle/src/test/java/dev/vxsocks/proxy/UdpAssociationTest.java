@@ -1,5 +1,9 @@
 package dev.vxsocks.proxy;
 
+import dev.vxsocks.testing.LogCapture;
+import dev.vxsocks.testing.LoopbackTargets.UdpEcho;
+import dev.vxsocks.testing.RawClient;
+import dev.vxsocks.testing.TestProxy;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -17,55 +21,23 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 
-import static dev.vxsocks.proxy.RawClient.bytes;
-import static dev.vxsocks.proxy.RawClient.concat;
+import static dev.vxsocks.testing.Bytes.bytes;
+import static dev.vxsocks.testing.Bytes.concat;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** UDP ASSOCIATE with raw datagrams and with PySocks (Debian python3-socks), against loopback UDP echo servers. */
 class UdpAssociationTest {
 
   static TestProxy proxy;
-  static Echo echo4;
-  static Echo echo6;
-
-  /** Answers every datagram with "echo:" + its payload. */
-  static final class Echo implements AutoCloseable {
-    final DatagramSocket socket;
-
-    Echo(String host) throws IOException {
-      socket = new DatagramSocket(new InetSocketAddress(InetAddress.getByName(host), 0));
-      Thread t = new Thread(() -> {
-        byte[] buf = new byte[65535];
-        while (!socket.isClosed()) {
-          try {
-            DatagramPacket p = new DatagramPacket(buf, buf.length);
-            socket.receive(p);
-            byte[] answer = concat("echo:".getBytes(), Arrays.copyOf(p.getData(), p.getLength()));
-            socket.send(new DatagramPacket(answer, answer.length, p.getSocketAddress()));
-          } catch (IOException closed) {
-            return;
-          }
-        }
-      }, "udp-echo");
-      t.setDaemon(true);
-      t.start();
-    }
-
-    int port() {
-      return socket.getLocalPort();
-    }
-
-    @Override
-    public void close() {
-      socket.close();
-    }
-  }
+  /** Answer every datagram with "echo:" + its payload. */
+  static UdpEcho echo4;
+  static UdpEcho echo6;
 
   @BeforeAll
   static void start() throws Exception {
     proxy = TestProxy.start(TestProxy.baseConfig().put("udp", new JsonObject().put("idle-timeout", "30s")));
-    echo4 = new Echo("127.0.0.1");
-    echo6 = new Echo("::1");
+    echo4 = UdpEcho.start("127.0.0.1", "echo:".getBytes());
+    echo6 = UdpEcho.start("::1", "echo:".getBytes());
   }
 
   @AfterAll

@@ -1,6 +1,8 @@
 package dev.vxsocks.proxy;
 
 import io.vertx.core.json.JsonObject;
+import dev.vxsocks.testing.RawClient;
+import dev.vxsocks.testing.TestProxy;
 import org.junit.jupiter.api.Test;
 
 import java.io.File;
@@ -8,7 +10,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
-import static dev.vxsocks.proxy.RawClient.bytes;
+import static dev.vxsocks.testing.Bytes.bytes;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**

@@ -18,6 +18,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
 
+import static dev.vxsocks.testing.Bytes.bytes;
+import static dev.vxsocks.testing.Bytes.concat;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -844,27 +846,8 @@ class ProxyProtocolDecoderTest {
     return s.getBytes(StandardCharsets.ISO_8859_1);
   }
 
-  static byte[] bytes(int... values) {
-    byte[] b = new byte[values.length];
-    for (int i = 0; i < values.length; i++) {
-      if (values[i] < 0 || values[i] > 0xFF) {
-        throw new IllegalArgumentException("not a byte: " + values[i]);
-      }
-      b[i] = (byte) values[i];
-    }
-    return b;
-  }
-
   /** {@code b}, then NULs up to {@code length} (an AF_UNIX sun_path). */
   static byte[] padded(byte[] b, int length) {
     return Arrays.copyOf(b, length);
-  }
-
-  static byte[] concat(byte[]... parts) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    for (byte[] p : parts) {
-      out.writeBytes(p);
-    }
-    return out.toByteArray();
   }
 }

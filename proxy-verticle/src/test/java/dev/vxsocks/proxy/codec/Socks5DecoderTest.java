@@ -17,6 +17,8 @@ import java.util.List;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 
+import static dev.vxsocks.testing.Bytes.bytes;
+import static dev.vxsocks.testing.Bytes.concat;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -538,26 +540,5 @@ class Socks5DecoderTest {
 
   private static byte[] leftover(Session s) {
     return s.decoder.takeLeftover().getBytes();
-  }
-
-  // ---------------------------------------------------------------------------------------------------------------
-
-  static byte[] bytes(int... values) {
-    byte[] b = new byte[values.length];
-    for (int i = 0; i < values.length; i++) {
-      if (values[i] < 0 || values[i] > 0xFF) {
-        throw new IllegalArgumentException("not a byte: " + values[i]);
-      }
-      b[i] = (byte) values[i];
-    }
-    return b;
-  }
-
-  static byte[] concat(byte[]... parts) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    for (byte[] p : parts) {
-      out.writeBytes(p);
-    }
-    return out.toByteArray();
   }
 }

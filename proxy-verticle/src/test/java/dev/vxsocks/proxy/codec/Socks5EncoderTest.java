@@ -6,7 +6,7 @@ import org.junit.jupiter.api.Test;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 
-import static dev.vxsocks.proxy.codec.Socks5DecoderTest.bytes;
+import static dev.vxsocks.testing.Bytes.bytes;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** Exact bytes of every server message, against byte literals. Addresses are built from bytes: nothing resolves. */

@@ -1,5 +1,7 @@
 package dev.vxsocks.proxy.transport;
 
+import dev.vxsocks.testing.Transports;
+
 import io.netty.channel.socket.DuplexChannel;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -45,7 +47,7 @@ class HalfCloseTest {
   @ParameterizedTest
   @ValueSource(strings = {"nio", "native"})
   void finFollowsTheWritesAndTheReadSideStaysOpen(String transport) throws Exception {
-    vertx = Loopback.vertx(transport);
+    vertx = Transports.vertx(transport);
     byte[] written = pattern(300_000);
     CompletableFuture<Boolean> outputShutdown = new CompletableFuture<>();
     ByteArrayOutputStream received = new ByteArrayOutputStream();
@@ -56,14 +58,14 @@ class HalfCloseTest {
       assertThat(HalfClose.enable(socket)).isTrue();
       ZeroCopy.copying(socket, data -> {
         if (data.length() == 0) {
-          peerFin.complete(((DuplexChannel) Loopback.channel(socket)).isActive());
+          peerFin.complete(((DuplexChannel) Transports.channel(socket)).isActive());
           socket.close();
         } else {
           received.writeBytes(data.getBytes());
         }
       });
       socket.write(Buffer.buffer(written)).compose(v -> HalfClose.shutdownOutput(socket)).onComplete(ar -> {
-        DuplexChannel ch = (DuplexChannel) Loopback.channel(socket);
+        DuplexChannel ch = (DuplexChannel) Transports.channel(socket);
         outputShutdown.complete(ar.succeeded() && ch.isOutputShutdown() && !ch.isInputShutdown());
       });
     });
@@ -93,7 +95,7 @@ class HalfCloseTest {
   @ParameterizedTest
   @ValueSource(strings = {"nio", "native"})
   void aWriteAfterTheFinFailsAndTheReadSideStaysOpen(String transport) throws Exception {
-    vertx = Loopback.vertx(transport);
+    vertx = Transports.vertx(transport);
     CompletableFuture<Throwable> lateWrite = new CompletableFuture<>();
     CompletableFuture<String> stateAfter = new CompletableFuture<>();
     ByteArrayOutputStream received = new ByteArrayOutputStream();
@@ -105,7 +107,7 @@ class HalfCloseTest {
       assertThat(HalfClose.enable(socket)).isTrue();
       ZeroCopy.copying(socket, data -> {
         if (data.length() == 0) {
-          peerFin.complete(Loopback.channel(socket).isActive());
+          peerFin.complete(Transports.channel(socket).isActive());
           socket.close();
         } else {
           received.writeBytes(data.getBytes());
@@ -115,7 +117,7 @@ class HalfCloseTest {
         Future<Void> late = socket.write(Buffer.buffer("after the FIN"));
         late.onComplete(w -> {
           lateWrite.complete(w.failed() ? w.cause() : null);
-          DuplexChannel ch = (DuplexChannel) Loopback.channel(socket);
+          DuplexChannel ch = (DuplexChannel) Transports.channel(socket);
           stateAfter.complete("shutdown " + ar.succeeded() + ", active " + ch.isActive() + ", output shut "
               + ch.isOutputShutdown() + ", input shut " + ch.isInputShutdown());
         });
@@ -147,7 +149,7 @@ class HalfCloseTest {
   @ParameterizedTest
   @ValueSource(strings = {"nio", "native"})
   void writesStillQueuedAtTheFinFailVisibly(String transport) throws Exception {
-    vertx = Loopback.vertx(transport);
+    vertx = Transports.vertx(transport);
     byte[] data = pattern(16 * 1024 * 1024);
     int chunk = 64 * 1024;
     List<CompletableFuture<Boolean>> writes = new ArrayList<>();

@@ -1,5 +1,7 @@
 package dev.vxsocks.proxy.transport;
 
+import dev.vxsocks.testing.Transports;
+
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.epoll.EpollChannelOption;
@@ -24,18 +26,18 @@ class SocketTransportTest {
 
   @Test
   void configuredOptionsHoldAndDefaultsStayDefaults() throws Exception {
-    Vertx vertx = Loopback.nativeVertx();
+    Vertx vertx = Transports.nativeVertx();
     try {
       assertThat(vertx.isNativeTransportEnabled()).isTrue();
       Promise<Channel> accepted = Promise.promise();
       NetServer server = vertx.createNetServer(new NetServerOptions().setHost("127.0.0.1").setPort(0)
           .setTcpNoDelay(true).setTcpKeepAlive(true).setTcpUserTimeout(7000));
-      server.connectHandler(s -> accepted.tryComplete(Loopback.channel(s)));
+      server.connectHandler(s -> accepted.tryComplete(Transports.channel(s)));
       server.listen().await(10, TimeUnit.SECONDS);
       NetSocket client = vertx.createNetClient(new NetClientOptions().setTcpNoDelay(true))
           .connect(server.actualPort(), "127.0.0.1").await(10, TimeUnit.SECONDS);
       Channel in = accepted.future().await(10, TimeUnit.SECONDS);
-      Channel out = Loopback.channel(client);
+      Channel out = Transports.channel(client);
 
       // Configured away from the defaults: still applied.
       assertThat(in.config().getOption(ChannelOption.SO_KEEPALIVE)).isTrue();
@@ -57,7 +59,7 @@ class SocketTransportTest {
    */
   @Test
   void aClientsLaterConnectionsGetTheSameOptions() throws Exception {
-    Vertx vertx = Loopback.nativeVertx();
+    Vertx vertx = Transports.nativeVertx();
     try {
       NetServer server = vertx.createNetServer(new NetServerOptions().setHost("127.0.0.1").setPort(0));
       server.connectHandler(s -> { });
@@ -66,8 +68,8 @@ class SocketTransportTest {
       NetClient tuned = vertx.createNetClient(new NetClientOptions().setTcpKeepAlive(true).setTcpUserTimeout(5000)
           .setTcpNoDelay(false));
       for (int i = 0; i < 2; i++) {
-        Channel p = Loopback.channel(plain.connect(server.actualPort(), "127.0.0.1").await(10, TimeUnit.SECONDS));
-        Channel t = Loopback.channel(tuned.connect(server.actualPort(), "127.0.0.1").await(10, TimeUnit.SECONDS));
+        Channel p = Transports.channel(plain.connect(server.actualPort(), "127.0.0.1").await(10, TimeUnit.SECONDS));
+        Channel t = Transports.channel(tuned.connect(server.actualPort(), "127.0.0.1").await(10, TimeUnit.SECONDS));
         assertThat(p.config().getOption(ChannelOption.SO_KEEPALIVE)).as("plain, connection %d", i).isFalse();
         assertThat(p.config().getOption(EpollChannelOption.TCP_USER_TIMEOUT)).as("plain, connection %d", i).isZero();
         assertThat(p.config().getOption(ChannelOption.TCP_NODELAY)).as("plain, connection %d", i).isTrue();

@@ -1,5 +1,7 @@
 package dev.vxsocks.proxy.transport;
 
+import dev.vxsocks.testing.Transports;
+
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.DuplexChannel;
@@ -55,7 +57,7 @@ class VertxInternalsTest {
   @Test
   void zeroCopyRunsOnNetSocketInternal() throws Exception {
     assertInternal("ZeroCopy", ZeroCopy.PATH, InternalZeroCopy.class);
-    vertx = Loopback.nativeVertx();
+    vertx = Transports.nativeVertx();
     CompletableFuture<String> seen = new CompletableFuture<>();
     int port = serve(socket -> {
       // Held first: what the client sends meanwhile must wait, then reach the relay's handler in order.
@@ -86,13 +88,13 @@ class VertxInternalsTest {
   @Test
   void halfCloseRunsOnNettysChannel() throws Exception {
     assertInternal("HalfClose", HalfClose.PATH, InternalHalfClose.class);
-    vertx = Loopback.nativeVertx();
+    vertx = Transports.nativeVertx();
     CompletableFuture<List<String>> pipeline = new CompletableFuture<>();
     CompletableFuture<String> peerFin = new CompletableFuture<>();
     CompletableFuture<String> ourFin = new CompletableFuture<>();
     int port = serve(socket -> {
       boolean enabled = HalfClose.enable(socket);
-      Channel channel = Loopback.channel(socket);
+      Channel channel = Transports.channel(socket);
       pipeline.complete(enabled ? channel.pipeline().names() : List.of("enable() returned false"));
       StringBuilder read = new StringBuilder();
       ZeroCopy.copying(socket, data -> {
@@ -129,7 +131,7 @@ class VertxInternalsTest {
   void directWritesRunsOnVertxConnectionsDirectQueue() throws Exception {
     assertInternal("DirectWrites", DirectWrites.PATH, InternalDirectWrites.class);
     assertThat(DirectWrites.available()).isTrue();
-    vertx = Loopback.nativeVertx();
+    vertx = Transports.nativeVertx();
     CompletableFuture<String> applied = new CompletableFuture<>();
     int port = serve(socket -> {
       boolean before = DirectWrites.isDirect(socket);
@@ -151,16 +153,16 @@ class VertxInternalsTest {
     assertThat(preferred.name()).as("epoll is on this module's test class path").isEqualTo("epoll");
     assertThat(preferred.getClass().getEnclosingClass()).as(fix("SocketTransport", LeanTransport.class,
         "the node's transport must be the lean wrapper")).isEqualTo(LeanTransport.class);
-    vertx = Loopback.nativeVertx();
+    vertx = Transports.nativeVertx();
     assertThat(vertx.isNativeTransportEnabled()).isTrue();
     CompletableFuture<Boolean> keepAlive = new CompletableFuture<>();
     NetServer server = vertx.createNetServer(new NetServerOptions().setHost("127.0.0.1").setPort(0)
         .setTcpKeepAlive(true));
-    server.connectHandler(s -> keepAlive.complete(Loopback.channel(s).config().getOption(ChannelOption.SO_KEEPALIVE)));
+    server.connectHandler(s -> keepAlive.complete(Transports.channel(s).config().getOption(ChannelOption.SO_KEEPALIVE)));
     server.listen().await(10, TimeUnit.SECONDS);
     NetSocket client = vertx.createNetClient(new NetClientOptions())
         .connect(server.actualPort(), "127.0.0.1").await(10, TimeUnit.SECONDS);
-    assertThat(Loopback.channel(client).config().getOption(ChannelOption.SO_KEEPALIVE)).isFalse();
+    assertThat(Transports.channel(client).config().getOption(ChannelOption.SO_KEEPALIVE)).isFalse();
     assertThat(keepAlive.get(10, TimeUnit.SECONDS)).as(fix("SocketTransport", LeanTransport.class,
         "an option configured away from the default must still be set")).isTrue();
   }

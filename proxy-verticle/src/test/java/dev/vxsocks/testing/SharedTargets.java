@@ -1,7 +1,7 @@
-package dev.vxsocks.launcher;
+package dev.vxsocks.testing;
 
-import dev.vxsocks.launcher.LoopbackTargets.HttpTarget;
-import dev.vxsocks.launcher.LoopbackTargets.TcpTarget;
+import dev.vxsocks.testing.LoopbackTargets.HttpTarget;
+import dev.vxsocks.testing.LoopbackTargets.TcpTarget;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
@@ -14,7 +14,7 @@ import java.io.UncheckedIOException;
  * are stateless servers (see {@link LoopbackTargets}), so test classes can share them; a test that needs a target of
  * its own (one it stops, or one whose traffic it inspects) still starts it itself.
  */
-final class SharedTargets implements BeforeAllCallback {
+public final class SharedTargets implements BeforeAllCallback {
 
   private static volatile Targets started;
 
@@ -25,22 +25,22 @@ final class SharedTargets implements BeforeAllCallback {
   }
 
   /** {@link HttpTarget}: {@code GET /}, {@code GET /big}, {@code POST /upload}, on 127.0.0.1 and [::1]. */
-  static HttpTarget http() {
+  public static HttpTarget http() {
     return targets().http();
   }
 
   /** {@link TcpTarget.Mode#ECHO}. */
-  static TcpTarget echo() {
+  public static TcpTarget echo() {
     return targets().echo();
   }
 
   /** {@link TcpTarget.Mode#ANSWER_AFTER_EOF}: answers only after the client's FIN (half-close is relayed). */
-  static TcpTarget answerAfterEof() {
+  public static TcpTarget answerAfterEof() {
     return targets().answerAfterEof();
   }
 
   /** {@link TcpTarget.Mode#HOLD_AFTER_EOF}: after the client's FIN, neither answers nor closes (for 30 s at most). */
-  static TcpTarget holdAfterEof() {
+  public static TcpTarget holdAfterEof() {
     return targets().holdAfterEof();
   }
 

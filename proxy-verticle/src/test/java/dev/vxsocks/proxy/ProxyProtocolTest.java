@@ -1,9 +1,11 @@
-package dev.vxsocks.launcher;
+package dev.vxsocks.proxy;
 
-import io.vertx.core.Vertx;
+import dev.vxsocks.testing.LogCapture;
+import dev.vxsocks.testing.LoopbackTargets.UdpEcho;
+import dev.vxsocks.testing.SharedTargets;
+import dev.vxsocks.testing.TestProxy;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -25,7 +27,10 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import static dev.vxsocks.launcher.SharedTargets.echo;
+import static dev.vxsocks.testing.Bytes.bytes;
+import static dev.vxsocks.testing.Bytes.concat;
+import static dev.vxsocks.testing.RawClient.connectIpv4;
+import static dev.vxsocks.testing.SharedTargets.echo;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -33,27 +38,32 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@code listen.proxy-protocol-from}) sends headers written here byte by byte, and clients bound to other loopback
  * addresses connect directly. The address in a trusted header must drive client rules, per-IP limits, the UDP
  * relay's source check and the log line; nobody else can name an address. (HAProxy itself sends the headers in
- * {@code HaproxyClusterTest}.)
+ * launcher's {@code HaproxyClusterTest}.)
  */
-@ExtendWith({VertxExtension.class, SharedTargets.class})
+@ExtendWith(SharedTargets.class)
 class ProxyProtocolTest {
 
   private static final String BALANCER = "127.0.0.9";
   private static final int TIMEOUT_MS = 10_000;
-  private ProxyFixture.LogCapture log;
+  private LogCapture log;
+  private TestProxy running;
 
   @BeforeEach
   void capture() {
-    log = new ProxyFixture.LogCapture();
+    log = new LogCapture();
   }
 
   @AfterEach
-  void stop() {
+  void stop() throws Exception {
     log.close();
+    if (running != null) {
+      running.close();
+    }
   }
 
-  private static Node start(Vertx vertx, JsonObject extraListen, JsonObject limits) throws Exception {
-    JsonObject cfg = ProxyFixture.config("none");
+  /** The node of this test, closed after it. */
+  private TestProxy start(JsonObject extraListen, JsonObject limits) throws Exception {
+    JsonObject cfg = TestProxy.config("none");
     cfg.getJsonObject("listen").put("proxy-protocol-from", new JsonArray().add(BALANCER + "/32"))
         .put("proxy-protocol-timeout", "500ms");
     extraListen.forEach(e -> cfg.getJsonObject("listen").put(e.getKey(), e.getValue()));
@@ -66,7 +76,8 @@ class ProxyProtocolTest {
     if (limits != null) {
       cfg.put("limits", limits);
     }
-    return ProxyFixture.start(vertx, cfg).await(20, TimeUnit.SECONDS);
+    running = TestProxy.start(cfg);
+    return running;
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -101,15 +112,7 @@ class ProxyProtocolTest {
 
   /** Greeting (no auth) and CONNECT 127.0.0.1:{@code port}, pipelined. */
   private static byte[] connect(int port) {
-    return bytes(0x05, 0x01, 0x00, 0x05, 0x01, 0x00, 0x01, 127, 0, 0, 1, port >> 8, port & 0xFF);
-  }
-
-  private static byte[] concat(byte[]... parts) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    for (byte[] p : parts) {
-      out.writeBytes(p);
-    }
-    return out.toByteArray();
+    return concat(bytes(0x05, 0x01, 0x00), connectIpv4(127, 0, 0, 1, port));
   }
 
   private static Socket from(String source, int port) throws IOException {
@@ -144,8 +147,8 @@ class ProxyProtocolTest {
   // ---------------------------------------------------------------------------------------------------------------
 
   @Test
-  void v2HeaderFromTheBalancerNamesTheClient(Vertx vertx) throws Exception {
-    Node node = start(vertx, new JsonObject(), null);
+  void v2HeaderFromTheBalancerNamesTheClient() throws Exception {
+    TestProxy node = start(new JsonObject(), null);
     try (Socket s = from(BALANCER, node.port())) {
       // Header, greeting, request and payload in one write: nothing behind the header may be lost.
       s.getOutputStream().write(concat(v2("127.0.0.2", 40002, node.port()), connect(echo().port()), bytes('h', 'i')));
@@ -159,8 +162,8 @@ class ProxyProtocolTest {
   }
 
   @Test
-  void v1HeaderWorksAndClientRulesSeeTheHeadersAddress(Vertx vertx) throws Exception {
-    Node node = start(vertx, new JsonObject(), null);
+  void v1HeaderWorksAndClientRulesSeeTheHeadersAddress() throws Exception {
+    TestProxy node = start(new JsonObject(), null);
     try (Socket allowed = from(BALANCER, node.port())) {
       allowed.getOutputStream().write(concat(v1("127.0.0.2", 40012, node.port()), connect(echo().port())));
       assertThat(readReply(allowed.getInputStream())).isZero();
@@ -177,8 +180,8 @@ class ProxyProtocolTest {
 
   /** Per-IP limits count the address in the header: two clients behind one balancer are two addresses. */
   @Test
-  void perClientIpLimitCountsTheHeadersAddress(Vertx vertx) throws Exception {
-    Node node = start(vertx, new JsonObject(), new JsonObject().put("sessions-per-client-ip", 2));
+  void perClientIpLimitCountsTheHeadersAddress() throws Exception {
+    TestProxy node = start(new JsonObject(), new JsonObject().put("sessions-per-client-ip", 2));
     List<Socket> open = new ArrayList<>();
     try {
       for (int i = 0; i < 2; i++) {
@@ -204,8 +207,8 @@ class ProxyProtocolTest {
 
   /** Only a listed balancer may name an address: from anyone else a header is a protocol error, never believed. */
   @Test
-  void aDirectClientCannotForgeItsAddress(Vertx vertx) throws Exception {
-    Node node = start(vertx, new JsonObject(), null);
+  void aDirectClientCannotForgeItsAddress() throws Exception {
+    TestProxy node = start(new JsonObject(), null);
     try (Socket forged = from("127.0.0.2", node.port())) {
       forged.getOutputStream().write(concat(v1("127.0.0.66", 1, node.port()), connect(echo().port())));
       assertThat(untilClosed(forged)).as("nothing answered").isEmpty();
@@ -216,7 +219,7 @@ class ProxyProtocolTest {
     }
     assertThat(log.awaitLine("PROXY protocol header from 127.0.0.2:")).as(log.text()).isTrue();
     assertThat(log.text()).doesNotContain("127.0.0.66").contains("which is not in listen.proxy-protocol-from");
-    assertThat(node.server().stats().untrustedProxyHeaders()).isEqualTo(2);
+    assertThat(node.server.stats().untrustedProxyHeaders()).isEqualTo(2);
     // The same client without a header is served as itself.
     try (Socket direct = from("127.0.0.2", node.port())) {
       direct.getOutputStream().write(connect(echo().port()));
@@ -228,8 +231,8 @@ class ProxyProtocolTest {
   }
 
   @Test
-  void aTrustedPeerWithoutAHeaderIsClosed(Vertx vertx) throws Exception {
-    Node node = start(vertx, new JsonObject(), null);
+  void aTrustedPeerWithoutAHeaderIsClosed() throws Exception {
+    TestProxy node = start(new JsonObject(), null);
     try (Socket silent = from(BALANCER, node.port())) {
       long start = System.nanoTime();
       assertThat(untilClosed(silent)).isEmpty();
@@ -243,13 +246,13 @@ class ProxyProtocolTest {
       assertThat(untilClosed(socks)).isEmpty();
     }
     assertThat(log.awaitLine("close=\"bad PROXY protocol header: ")).as(log.text()).isTrue();
-    assertThat(node.server().stats().proxyHeaderFailures()).isEqualTo(2);
+    assertThat(node.server.stats().proxyHeaderFailures()).isEqualTo(2);
   }
 
   /** A v2 LOCAL header (the balancer's own health check) is served as a connection from the balancer itself. */
   @Test
-  void aLocalHeaderIsTheBalancerItself(Vertx vertx) throws Exception {
-    Node node = start(vertx, new JsonObject(), null);
+  void aLocalHeaderIsTheBalancerItself() throws Exception {
+    TestProxy node = start(new JsonObject(), null);
     try (Socket check = from(BALANCER, node.port())) {
       check.getOutputStream().write(concat(v2Local(), bytes(0x05, 0x01, 0x00)));
       assertThat(new DataInputStream(check.getInputStream()).readNBytes(2)).containsExactly(0x05, 0x00);
@@ -264,26 +267,12 @@ class ProxyProtocolTest {
    * use the header's address. From the balancer's own address they are foreign.
    */
   @Test
-  void udpRelayAcceptsDatagramsFromTheHeadersAddress(Vertx vertx) throws Exception {
-    Node node = start(vertx, new JsonObject(), null);
-    try (DatagramSocket udpEcho = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0));
+  void udpRelayAcceptsDatagramsFromTheHeadersAddress() throws Exception {
+    TestProxy node = start(new JsonObject(), null);
+    try (UdpEcho udpEcho = UdpEcho.start("127.0.0.1");
          DatagramSocket client = new DatagramSocket(new InetSocketAddress("127.0.0.2", 0));
          DatagramSocket balancerUdp = new DatagramSocket(new InetSocketAddress(BALANCER, 0));
          Socket control = from(BALANCER, node.port())) {
-      Thread echoer = new Thread(() -> {
-        byte[] buf = new byte[2048];
-        try {
-          while (true) {
-            DatagramPacket p = new DatagramPacket(buf, buf.length);
-            udpEcho.receive(p);
-            udpEcho.send(new DatagramPacket(p.getData(), p.getLength(), p.getSocketAddress()));
-          }
-        } catch (IOException closed) {
-          // the test is over
-        }
-      }, "udp-echo");
-      echoer.setDaemon(true);
-      echoer.start();
       client.setSoTimeout(TIMEOUT_MS);
       // UDP ASSOCIATE announcing DST 0.0.0.0:0 (the client does not know its address yet).
       control.getOutputStream().write(concat(v2("127.0.0.2", client.getLocalPort(), node.port()),
@@ -294,7 +283,7 @@ class ProxyProtocolTest {
       assertThat(reply[1]).isZero();
       InetSocketAddress relay = new InetSocketAddress(InetAddress.getByAddress(Arrays.copyOfRange(reply, 4, 8)),
           ((reply[8] & 0xFF) << 8) | (reply[9] & 0xFF));
-      int echoPort = udpEcho.getLocalPort();
+      int echoPort = udpEcho.port();
       byte[] datagram = concat(bytes(0, 0, 0, 0x01, 127, 0, 0, 1, echoPort >> 8, echoPort & 0xFF), bytes('p', 'i', 'n', 'g'));
       // From the balancer's address: dropped (the client is 127.0.0.2 now).
       balancerUdp.send(new DatagramPacket(datagram, datagram.length, relay));
@@ -313,13 +302,5 @@ class ProxyProtocolTest {
       assertThat(log.awaitLine("dropped_foreign_source=1")).as(log.text()).isTrue();
       assertThat(log.text()).contains("client=127.0.0.2:" + client.getLocalPort() + " via=" + BALANCER);
     }
-  }
-
-  private static byte[] bytes(int... values) {
-    byte[] b = new byte[values.length];
-    for (int i = 0; i < values.length; i++) {
-      b[i] = (byte) values[i];
-    }
-    return b;
   }
 }

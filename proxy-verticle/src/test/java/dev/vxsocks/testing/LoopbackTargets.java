@@ -1,4 +1,4 @@
-package dev.vxsocks.launcher;
+package dev.vxsocks.testing;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
@@ -7,6 +7,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.BindException;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -17,6 +19,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
@@ -28,40 +31,48 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The far end of the end-to-end tests: servers built on the JDK's blocking sockets and its HTTP server, never on
- * Vert.x, so that a bug in how we use Vert.x cannot hide on both ends of a test. Each target listens on the same port
- * on 127.0.0.1 and on [::1], so that a client may reach {@code localhost} by either family.
+ * The far end of the tests that go through the proxy: servers built on the JDK's blocking sockets and its HTTP server,
+ * never on Vert.x, so that a bug in how we use Vert.x cannot hide on both ends of a test. {@link TcpTarget#start} and
+ * {@link HttpTarget#start} listen on the same port on 127.0.0.1 and on [::1], so that a client may reach
+ * {@code localhost} by either family; {@link TcpTarget#echo(String)} and the other one-address targets listen on the
+ * address they are given only. {@link SharedTargets} shares one of each for a whole test run.
  */
-final class LoopbackTargets {
+public final class LoopbackTargets {
 
-  static final InetAddress IPV4 = address(new byte[] {127, 0, 0, 1});
-  static final InetAddress IPV6 = address(new byte[] {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1});
+  public static final InetAddress IPV4 = address(new byte[] {127, 0, 0, 1});
+  public static final InetAddress IPV6 = address(new byte[] {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1});
   /** How the HTTP target names {@link #IPV6} in its answers ({@link InetAddress#getHostAddress()}). */
-  static final String IPV6_TEXT = "0:0:0:0:0:0:0:1";
-  static final int BIG = 4 * 1024 * 1024;
+  public static final String IPV6_TEXT = "0:0:0:0:0:0:0:1";
+  public static final int BIG = 4 * 1024 * 1024;
   private static final int BIND_ATTEMPTS = 20;
   private static final int MAX_CONNECTIONS = 10_000;
+  private static final int MAX_DATAGRAMS = 10_000;
   private static final int SOCKET_TIMEOUT_MS = 30_000;
 
   private LoopbackTargets() {
   }
 
   /** 4 MiB of seeded random bytes: the same in every run, incompressible. */
-  static byte[] bigPayload() {
+  public static byte[] bigPayload() {
     byte[] b = new byte[BIG];
     new Random(0x5eed_cafeL).nextBytes(b);
     return b;
   }
 
-  static byte[] sha256(byte[] data) {
+  public static byte[] sha256(byte[] data) {
     return digest().digest(data);
   }
 
-  static String hex(byte[] digest) {
+  /** The SHA-256 of {@code data} in lower-case hex. */
+  public static String sha256Hex(byte[] data) {
+    return hex(sha256(data));
+  }
+
+  public static String hex(byte[] digest) {
     return HexFormat.of().formatHex(digest);
   }
 
-  static MessageDigest digest() {
+  public static MessageDigest digest() {
     try {
       return MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
@@ -73,7 +84,7 @@ final class LoopbackTargets {
    * What {@link TcpTarget.Mode#ANSWER_AFTER_EOF} sends once the client has finished sending: a line with the count
    * and digest of what it received, then about 70 KB of numbered lines, so that a truncated answer is noticed.
    */
-  static byte[] answerAfterEof(long received, byte[] sha) {
+  public static byte[] answerAfterEof(long received, byte[] sha) {
     StringBuilder b = new StringBuilder("received " + received + " bytes sha256 " + hex(sha) + "\n");
     for (int i = 0; i < 2000; i++) {
       b.append(String.format("line %04d of the answer sent after EOF%n", i));
@@ -82,7 +93,7 @@ final class LoopbackTargets {
   }
 
   /** A port nobody listens on, on both loopback addresses (bound, then closed). */
-  static int closedPort() throws IOException {
+  public static int closedPort() throws IOException {
     for (int attempt = 0; attempt < BIND_ATTEMPTS; attempt++) {
       try (ServerSocket v4 = new ServerSocket(0, 1, IPV4)) {
         try (ServerSocket v6 = new ServerSocket(v4.getLocalPort(), 1, IPV6)) {
@@ -93,6 +104,13 @@ final class LoopbackTargets {
       }
     }
     throw new IllegalStateException("no port free on both 127.0.0.1 and [::1] after " + BIND_ATTEMPTS + " attempts");
+  }
+
+  /** A port free on 127.0.0.1 when this returns (bound, then closed), for a process that must be told its port. */
+  public static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, IPV4)) {
+      return s.getLocalPort();
+    }
   }
 
   private static InetAddress address(byte[] bytes) {
@@ -111,19 +129,29 @@ final class LoopbackTargets {
     });
   }
 
-  /** A TCP server on 127.0.0.1:port and [::1]:port. */
-  static final class TcpTarget implements AutoCloseable {
+  /** What a target in {@link TcpTarget.Mode#ANSWER_AFTER_EOF} sends after the client's FIN. */
+  @FunctionalInterface
+  public interface Answer {
+    /** The answer to a connection that sent {@code received} bytes whose SHA-256 is {@code sha256}. */
+    byte[] to(long received, byte[] sha256);
+  }
 
-    enum Mode {
+  /** A TCP server on 127.0.0.1:port and [::1]:port ({@link #start}), or on one address ({@link #echo(String)}, ...). */
+  public static final class TcpTarget implements AutoCloseable {
+
+    public enum Mode {
       /** Sends back every byte as it arrives; closes after the client's FIN. */
       ECHO,
-      /** Reads until the client's FIN, then answers with {@link #answerAfterEof} and closes. */
+      /** Reads until the client's FIN, then answers (by default with {@link #answerAfterEof}) and closes. */
       ANSWER_AFTER_EOF,
       /** Reads until the client's FIN, then neither answers nor closes until the target is closed (or 30 s). */
-      HOLD_AFTER_EOF
+      HOLD_AFTER_EOF,
+      /** Reads and discards until the client's FIN, then closes without a word. */
+      SINK
     }
 
     private final Mode mode;
+    private final Answer answer;
     /** One line per connection that reached EOF: {@code received N bytes sha256 HEX}. */
     private final BlockingQueue<String> received = new LinkedBlockingQueue<>();
     private final List<ServerSocket> listeners = new ArrayList<>();
@@ -131,12 +159,14 @@ final class LoopbackTargets {
     private volatile boolean closed;
     private final CountDownLatch closing = new CountDownLatch(1);
 
-    private TcpTarget(Mode mode) {
+    private TcpTarget(Mode mode, Answer answer) {
       this.mode = mode;
+      this.answer = answer;
     }
 
-    static TcpTarget start(Mode mode) throws IOException {
-      TcpTarget t = new TcpTarget(mode);
+    /** A target in {@code mode} on 127.0.0.1 and [::1], one port for both. */
+    public static TcpTarget start(Mode mode) throws IOException {
+      TcpTarget t = new TcpTarget(mode, LoopbackTargets::answerAfterEof);
       for (int attempt = 0; attempt < BIND_ATTEMPTS && t.listeners.isEmpty(); attempt++) {
         ServerSocket v4 = new ServerSocket(0, 50, IPV4);
         try {
@@ -150,18 +180,45 @@ final class LoopbackTargets {
       if (t.listeners.isEmpty()) {
         throw new IllegalStateException("no port free on both 127.0.0.1 and [::1]");
       }
-      for (ServerSocket s : t.listeners) {
-        t.pool.execute(() -> t.acceptLoop(s));
-      }
-      return t;
+      return t.accepting();
     }
 
-    int port() {
+    /** {@link Mode#ECHO} on {@code host} only. */
+    public static TcpTarget echo(String host) throws IOException {
+      return on(host, Mode.ECHO, null);
+    }
+
+    /** {@link Mode#ANSWER_AFTER_EOF} on {@code host} only, answering with {@code answer}: needs half-close. */
+    public static TcpTarget answerAfterEof(String host, Answer answer) throws IOException {
+      return on(host, Mode.ANSWER_AFTER_EOF, answer);
+    }
+
+    /** Answers with the SHA-256 (hex) of everything received before the client's FIN, on {@code host} only. */
+    public static TcpTarget answerDigest(String host) throws IOException {
+      return answerAfterEof(host, (n, sha) -> hex(sha).getBytes(StandardCharsets.US_ASCII));
+    }
+
+    private static TcpTarget on(String host, Mode mode, Answer answer) throws IOException {
+      TcpTarget t = new TcpTarget(mode, answer);
+      ServerSocket s = new ServerSocket();
+      s.bind(new InetSocketAddress(InetAddress.getByName(host), 0));
+      t.listeners.add(s);
+      return t.accepting();
+    }
+
+    private TcpTarget accepting() {
+      for (ServerSocket s : listeners) {
+        pool.execute(() -> acceptLoop(s));
+      }
+      return this;
+    }
+
+    public int port() {
       return listeners.get(0).getLocalPort();
     }
 
     /** What the next connection to reach EOF received, waiting at most 20 s; null if none did. */
-    String nextReceived() throws InterruptedException {
+    public String nextReceived() throws InterruptedException {
       return received.poll(20, TimeUnit.SECONDS);
     }
 
@@ -196,7 +253,7 @@ final class LoopbackTargets {
         byte[] digest = sha.digest();
         received.add("received " + total + " bytes sha256 " + hex(digest));
         if (mode == Mode.ANSWER_AFTER_EOF) {
-          out.write(answerAfterEof(total, digest));
+          out.write(answer.to(total, digest));
         } else if (mode == Mode.HOLD_AFTER_EOF) {
           closing.await(SOCKET_TIMEOUT_MS, TimeUnit.MILLISECONDS);
         }
@@ -225,7 +282,7 @@ final class LoopbackTargets {
    * {@code hello via <the address the request arrived on>}; {@code GET /big} sends {@link #bigPayload()};
    * {@code POST /upload} answers {@code received N bytes sha256 HEX}.
    */
-  static final class HttpTarget implements AutoCloseable {
+  public static final class HttpTarget implements AutoCloseable {
 
     final byte[] big = bigPayload();
     private final List<HttpServer> servers = new ArrayList<>();
@@ -234,7 +291,7 @@ final class LoopbackTargets {
     private HttpTarget() {
     }
 
-    static HttpTarget start() throws IOException {
+    public static HttpTarget start() throws IOException {
       HttpTarget t = new HttpTarget();
       for (int attempt = 0; attempt < BIND_ATTEMPTS && t.servers.isEmpty(); attempt++) {
         HttpServer v4 = t.create(new InetSocketAddress(IPV4, 0));
@@ -253,7 +310,7 @@ final class LoopbackTargets {
       return t;
     }
 
-    int port() {
+    public int port() {
       return servers.get(0).getAddress().getPort();
     }
 
@@ -293,6 +350,55 @@ final class LoopbackTargets {
       servers.forEach(s -> s.stop(0));
       pool.shutdownNow();
       pool.awaitTermination(10, TimeUnit.SECONDS);
+    }
+  }
+
+  /**
+   * A UDP echo on one address: answers every datagram to its sender, with {@code prefix} in front of the payload;
+   * bounded in count, stops when closed.
+   */
+  public static final class UdpEcho implements AutoCloseable {
+    private final DatagramSocket socket;
+    private final Thread thread;
+
+    private UdpEcho(DatagramSocket socket, byte[] prefix) {
+      this.socket = socket;
+      this.thread = new Thread(() -> {
+        byte[] buf = new byte[65535];
+        for (int i = 0; i < MAX_DATAGRAMS && !socket.isClosed(); i++) {
+          DatagramPacket p = new DatagramPacket(buf, buf.length);
+          try {
+            socket.receive(p);
+            byte[] answer = Bytes.concat(prefix, Arrays.copyOf(p.getData(), p.getLength()));
+            socket.send(new DatagramPacket(answer, answer.length, p.getSocketAddress()));
+          } catch (IOException closed) {
+            return;
+          }
+        }
+      }, "udp-echo");
+      thread.setDaemon(true);
+    }
+
+    /** Sends every datagram back as it came. */
+    public static UdpEcho start(String host) throws IOException {
+      return start(host, new byte[0]);
+    }
+
+    /** Sends every datagram back with {@code prefix} in front of its payload. */
+    public static UdpEcho start(String host, byte[] prefix) throws IOException {
+      UdpEcho e = new UdpEcho(new DatagramSocket(new InetSocketAddress(InetAddress.getByName(host), 0)), prefix.clone());
+      e.thread.start();
+      return e;
+    }
+
+    public int port() {
+      return socket.getLocalPort();
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      socket.close();
+      thread.join(5000);
     }
   }
 }
