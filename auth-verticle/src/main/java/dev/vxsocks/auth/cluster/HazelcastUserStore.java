@@ -126,6 +126,12 @@ public final class HazelcastUserStore implements UserStore {
     return out;
   }
 
+  /** The same user entry: name, password hash and enabled flag. */
+  static boolean same(User a, User b) {
+    return a.name().equals(b.name()) && a.enabled() == b.enabled()
+        && a.password().encoded().equals(b.password().encoded());
+  }
+
   public void stop() {
     if (listenerId != null) {
       map.removeEntryListener(listenerId);

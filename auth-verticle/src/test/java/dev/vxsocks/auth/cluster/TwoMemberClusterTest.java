@@ -364,15 +364,40 @@ class TwoMemberClusterTest {
     more.add(new User("frank", hash, true));
     new HazelcastUserStore(hzB).start(file).stop();
     new HazelcastUserStore(hzA).start(more).stop();
-    List<User> now = admin.list();
-    assertThat(now).extracting(User::name).containsExactly("alice", "erin");
-    assertThat(now.get(0).enabled()).isFalse();
-    assertThat(now.get(1).password().encoded()).isEqualTo(other.encoded());
+    Map<String, User> now = admin.users();
+    assertThat(now.keySet()).containsExactly("alice", "erin");
+    assertThat(now.get("alice").enabled()).isFalse();
+    assertThat(now.get("erin").password().encoded()).isEqualTo(other.encoded());
     // A cluster filled by a version before the mark existed (users, no mark): the file is not added either.
     hzA.getMap(HazelcastSetup.CONFIG_MAP).remove(SharedConfig.USERS_SEEDED);
     new HazelcastUserStore(hzB).start(more).stop();
-    assertThat(admin.list()).extracting(User::name).containsExactly("alice", "erin");
+    assertThat(admin.users().keySet()).containsExactly("alice", "erin");
     assertThat(hzA.getMap(HazelcastSetup.CONFIG_MAP).get(SharedConfig.USERS_SEEDED)).isNotNull();
+  }
+
+  @Test
+  void anApplyWorkedOutFromAnOlderEntryChangesNothing() throws Exception {
+    newClusterUsers();
+    PasswordHash hash = PasswordHash.parse("t", ALICE_HASH);
+    new HazelcastUserStore(hzA).start(List.of(new User("gina", hash, true))).stop();
+    UserAdmin admin = new UserAdmin(hzA);
+    assertThat(admin.setEnabled("gina", false)).isTrue();
+    List<UserChanges.Change> plan = UserChanges.between(
+        List.of(new User("gina", hash, true), new User("hal", hash, true)), admin.users());
+    assertThat(plan).extracting(UserChanges.Change::name).containsExactly("gina", "hal");
+    // Between the plan and its application, someone else changes both.
+    assertThat(admin.passwd("gina", PasswordHash.create("x".toCharArray(), PasswordHash.MIN_ITERATIONS))).isTrue();
+    assertThat(admin.add("hal", PasswordHash.create("y".toCharArray(), PasswordHash.MIN_ITERATIONS))).isTrue();
+    assertThat(plan).noneMatch(admin::apply);
+    assertThat(admin.users().get("gina").enabled()).isFalse();
+    assertThat(admin.users().get("hal").password().encoded()).isNotEqualTo(hash.encoded());
+    // Worked out afresh, it applies.
+    assertThat(UserChanges.between(List.of(new User("gina", hash, true)), admin.users()))
+        .filteredOn(c -> !c.onlyInCluster()).singleElement().matches(admin::apply);
+    assertThat(admin.users().get("gina")).satisfies(u -> {
+      assertThat(u.enabled()).isTrue();
+      assertThat(u.password().encoded()).isEqualTo(hash.encoded());
+    });
   }
 
   @Test
