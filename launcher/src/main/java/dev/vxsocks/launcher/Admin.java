@@ -5,6 +5,7 @@ import com.hazelcast.client.HazelcastClient;
 import com.hazelcast.core.HazelcastInstance;
 import dev.vxsocks.auth.cluster.SharedConfig;
 import dev.vxsocks.auth.cluster.UserAdmin;
+import dev.vxsocks.auth.cluster.UserChanges;
 import dev.vxsocks.config.ConfigException;
 import dev.vxsocks.config.ConfigLoader;
 import dev.vxsocks.config.PasswordHash;
@@ -112,7 +113,7 @@ final class Admin {
 
   static int config(List<String> args, PrintStream out, PrintStream err) {
     if (args.isEmpty() || !(args.get(0).equals("apply") || args.get(0).equals("status"))) {
-      throw new UsageException("config needs apply FILE or status");
+      throw new UsageException("config needs apply [--users] FILE or status");
     }
     String action = args.remove(0);
     try {
@@ -126,6 +127,7 @@ final class Admin {
           return 0;
         });
       }
+      boolean withUsers = args.remove("--users");
       if (args.isEmpty()) {
         throw new UsageException("config apply needs a FILE");
       }
@@ -145,13 +147,9 @@ final class Admin {
       ProxyConfig applied = ProxyConfig.fromJson(document.copy());
       return withCluster(cfg.cluster(), err, hz -> {
         SharedConfig shared = new SharedConfig(hz);
-        UserAdmin admin = new UserAdmin(hz);
-        int changed = 0;
-        for (ProxyConfig.User u : applied.users()) {
-          changed += admin.put(u) ? 1 : 0;
-        }
+        int lost = applyUsers(new UserAdmin(hz), applied.users(), withUsers, out);
         String version = shared.publish(document);
-        out.println("published version " + version + " (" + changed + " of " + applied.users().size() + " users changed)");
+        out.println("published version " + version);
         long deadline = System.nanoTime() + ROLLOUT_WAIT.toNanos();
         Map<String, String> running = shared.running();
         while (!running.values().stream().allMatch(version::equals) && System.nanoTime() - deadline < 0) {
@@ -161,6 +159,11 @@ final class Admin {
         running.forEach((member, v) -> out.println(member + " " + v));
         if (!running.values().stream().allMatch(version::equals)) {
           err.println("vxsocks: not every node reported version " + version + " within " + ROLLOUT_WAIT.toSeconds() + " s");
+          return 1;
+        }
+        if (lost > 0) {
+          err.println("vxsocks: " + lost + " user changes not made (changed in the cluster meanwhile):"
+              + " run config apply --users again");
           return 1;
         }
         return 0;
@@ -174,6 +177,43 @@ final class Admin {
       err.println("vxsocks: " + Main.rootCause(e));
       return 1;
     }
+  }
+
+  /**
+   * The user part of {@code config apply}: one line per user whose entry differs between the file and the cluster.
+   * The cluster's users are the one source of truth, so without {@code --users} nothing is written and each
+   * difference is printed as skipped; with it the file's entry replaces the cluster's (added, enabled, disabled, new
+   * password). A user only in the cluster is kept either way. Never prints a password or a hash. Returns the number
+   * of changes asked for with {@code --users} but not made because the entry changed meanwhile.
+   */
+  static int applyUsers(UserAdmin admin, List<ProxyConfig.User> file, boolean withUsers, PrintStream out) {
+    int made = 0;
+    int skipped = 0;
+    int lost = 0;
+    for (UserChanges.Change c : UserChanges.between(file, admin.users())) {
+      String user = "user " + c.name() + ": ";
+      if (c.onlyInCluster()) {
+        out.println(user + "kept: " + c.difference() + " (user remove " + c.name() + " removes it)");
+      } else if (!withUsers) {
+        skipped++;
+        out.println(user + "skipped: " + c.difference());
+      } else if (admin.apply(c)) {
+        made++;
+        out.println(user + c.effect());
+      } else {
+        lost++;
+        out.println(user + "not changed: its entry changed in the cluster meanwhile");
+      }
+    }
+    if (skipped > 0) {
+      out.println("users: none changed; " + skipped + " differences skipped (the cluster's users stand; config apply"
+          + " --users FILE makes the file's)");
+    } else if (withUsers) {
+      out.println("users: " + made + " changed" + (lost > 0 ? ", " + lost + " not changed" : ""));
+    } else {
+      out.println("users: none changed; every user of the file is in the cluster as the file has it");
+    }
+    return lost;
   }
 
   private static ProxyConfig load(Path config) {

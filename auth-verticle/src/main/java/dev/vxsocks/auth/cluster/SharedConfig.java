@@ -19,12 +19,17 @@ import java.util.function.BiConsumer;
 /**
  * The configuration rolled out to the whole cluster ({@code config apply}), kept in {@link HazelcastSetup#CONFIG_MAP}
  * under {@link #CURRENT} as {@code {"version": ..., "config": {...}}}. The version is the first 12 hex digits of the
- * SHA-256 of the JSON document. Each node reports the version it runs under {@code running.<member id>}.
+ * SHA-256 of the JSON document. Each node reports the version it runs under {@code running.<member id>}. The
+ * map also holds {@link #USERS_SEEDED}.
  */
 public final class SharedConfig {
 
-
   public static final String CURRENT = "current";
+  /**
+   * Put once, by the node that fills the users map from its file ({@link HazelcastUserStore#start}): its presence
+   * means the cluster's users are the cluster's, and no node's file is added to them again.
+   */
+  public static final String USERS_SEEDED = "users.seeded";
   private static final String RUNNING_PREFIX = "running.";
 
   /** A validated configuration and its version. */

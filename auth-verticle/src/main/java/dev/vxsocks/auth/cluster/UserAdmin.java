@@ -7,11 +7,12 @@ import dev.vxsocks.config.ProxyConfig.User;
 import dev.vxsocks.config.cluster.HazelcastSetup;
 
 import java.util.List;
-import java.util.TreeMap;
+import java.util.Map;
 
 /**
- * Changes to the users of a running cluster, as made by the {@code user} command (which joins the cluster briefly
- * as a Hazelcast lite member). Every change is one map operation; the nodes' entry listeners do the rest.
+ * Changes to the users of a running cluster, as made by the {@code user} command and {@code config apply --users}
+ * (which connect to the cluster briefly as a Hazelcast client). Every change is one map operation; the nodes' entry
+ * listeners do the rest.
  */
 public final class UserAdmin {
 
@@ -39,15 +40,31 @@ public final class UserAdmin {
     return map.remove(name) != null;
   }
 
-  /** Writes {@code user} as given (used by {@code config apply}); true when something changed. */
-  public boolean put(User user) {
-    String value = HazelcastUserStore.encode(user);
-    return !value.equals(map.put(user.name(), value));
+  /**
+   * Makes one change of {@code config apply --users}: the file's entry replaces the cluster's, provided the cluster's
+   * is still the one the change was worked out from. False when it changed meanwhile (then nothing is written).
+   * A user only in the cluster is kept: returns false.
+   */
+  public boolean apply(UserChanges.Change change) {
+    if (change.onlyInCluster()) {
+      return false;
+    }
+    String next = HazelcastUserStore.encode(change.file());
+    if (change.added()) {
+      return map.putIfAbsent(change.name(), next) == null;
+    }
+    String old = map.get(change.name());
+    return old != null && HazelcastUserStore.same(HazelcastUserStore.decode(change.name(), old), change.cluster())
+        && map.replace(change.name(), old, next);
   }
 
   public List<User> list() {
-    TreeMap<String, String> sorted = new TreeMap<>(map);
-    return sorted.entrySet().stream().map(e -> HazelcastUserStore.decode(e.getKey(), e.getValue())).toList();
+    return List.copyOf(HazelcastUserStore.read(map).values());
+  }
+
+  /** The cluster's users now, by name (sorted); unreadable entries are left out. */
+  public Map<String, User> users() {
+    return HazelcastUserStore.read(map);
   }
 
   private boolean update(String name, java.util.function.UnaryOperator<User> change) {

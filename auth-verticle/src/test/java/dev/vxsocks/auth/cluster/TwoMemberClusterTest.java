@@ -309,8 +309,15 @@ class TwoMemberClusterTest {
     }
   }
 
+  /** As in a cluster just started: no users and nobody has filled the users map yet. */
+  private static void newClusterUsers() {
+    hzA.getMap(HazelcastSetup.USERS_MAP).clear();
+    hzA.getMap(HazelcastSetup.CONFIG_MAP).remove(SharedConfig.USERS_SEEDED);
+  }
+
   @Test
   void userChangesReachTheOtherMemberAndRevoke() throws Exception {
+    newClusterUsers();
     PasswordHash hash = PasswordHash.parse("t", ALICE_HASH);
     HazelcastUserStore sa = new HazelcastUserStore(hzA).start(List.of(new User("seeded", hash, true)));
     HazelcastUserStore sb = new HazelcastUserStore(hzB).start(List.of());
@@ -336,6 +343,61 @@ class TwoMemberClusterTest {
       sa.stop();
       sb.stop();
     }
+  }
+
+  @Test
+  void onlyTheFirstStartFillsTheUsersAndARestartNeverReAddsOrReEnables() throws Exception {
+    newClusterUsers();
+    PasswordHash hash = PasswordHash.parse("t", ALICE_HASH);
+    PasswordHash other = PasswordHash.create("other".toCharArray(), PasswordHash.MIN_ITERATIONS);
+    List<User> file = List.of(new User("alice", hash, true), new User("dave", hash, true),
+        new User("erin", hash, true));
+    new HazelcastUserStore(hzA).start(file).stop();
+    UserAdmin admin = new UserAdmin(hzA);
+    assertThat(admin.list()).extracting(User::name).containsExactly("alice", "dave", "erin");
+    // Revoked at runtime: alice disabled, dave removed, erin given a new password.
+    assertThat(admin.setEnabled("alice", false)).isTrue();
+    assertThat(admin.remove("dave")).isTrue();
+    assertThat(admin.passwd("erin", other)).isTrue();
+    // Both members restart with the old file, and a file with one more user: nothing changes.
+    List<User> more = new java.util.ArrayList<>(file);
+    more.add(new User("frank", hash, true));
+    new HazelcastUserStore(hzB).start(file).stop();
+    new HazelcastUserStore(hzA).start(more).stop();
+    Map<String, User> now = admin.users();
+    assertThat(now.keySet()).containsExactly("alice", "erin");
+    assertThat(now.get("alice").enabled()).isFalse();
+    assertThat(now.get("erin").password().encoded()).isEqualTo(other.encoded());
+    // A cluster filled by a version before the mark existed (users, no mark): the file is not added either.
+    hzA.getMap(HazelcastSetup.CONFIG_MAP).remove(SharedConfig.USERS_SEEDED);
+    new HazelcastUserStore(hzB).start(more).stop();
+    assertThat(admin.users().keySet()).containsExactly("alice", "erin");
+    assertThat(hzA.getMap(HazelcastSetup.CONFIG_MAP).get(SharedConfig.USERS_SEEDED)).isNotNull();
+  }
+
+  @Test
+  void anApplyWorkedOutFromAnOlderEntryChangesNothing() throws Exception {
+    newClusterUsers();
+    PasswordHash hash = PasswordHash.parse("t", ALICE_HASH);
+    new HazelcastUserStore(hzA).start(List.of(new User("gina", hash, true))).stop();
+    UserAdmin admin = new UserAdmin(hzA);
+    assertThat(admin.setEnabled("gina", false)).isTrue();
+    List<UserChanges.Change> plan = UserChanges.between(
+        List.of(new User("gina", hash, true), new User("hal", hash, true)), admin.users());
+    assertThat(plan).extracting(UserChanges.Change::name).containsExactly("gina", "hal");
+    // Between the plan and its application, someone else changes both.
+    assertThat(admin.passwd("gina", PasswordHash.create("x".toCharArray(), PasswordHash.MIN_ITERATIONS))).isTrue();
+    assertThat(admin.add("hal", PasswordHash.create("y".toCharArray(), PasswordHash.MIN_ITERATIONS))).isTrue();
+    assertThat(plan).noneMatch(admin::apply);
+    assertThat(admin.users().get("gina").enabled()).isFalse();
+    assertThat(admin.users().get("hal").password().encoded()).isNotEqualTo(hash.encoded());
+    // Worked out afresh, it applies.
+    assertThat(UserChanges.between(List.of(new User("gina", hash, true)), admin.users()))
+        .filteredOn(c -> !c.onlyInCluster()).singleElement().matches(admin::apply);
+    assertThat(admin.users().get("gina")).satisfies(u -> {
+      assertThat(u.enabled()).isTrue();
+      assertThat(u.password().encoded()).isEqualTo(hash.encoded());
+    });
   }
 
   @Test
