@@ -146,17 +146,21 @@ public final class Main {
         vertx = HazelcastSetup.clusteredVertx(options, cfg.cluster(), manager, transport).await(120, TimeUnit.SECONDS);
       }
       Readiness readiness = new Readiness(manager == null ? null : manager.getHazelcastInstance(), cfg.cluster());
+      NodeMetrics metrics = new NodeMetrics();
+      if (manager != null) {
+        metrics.cluster(manager.getHazelcastInstance());
+      }
       // The admin port is bound before the proxy's: a balancer sees "starting" (503), never a refused health check
       // on a node that is about to serve, and a port clash stops start-up before the node joins a cluster.
       int adminPort = 0;
       if (cfg.admin().port() != 0) {
         adminListen = IpLiterals.hostPort(cfg.admin().host(), cfg.admin().port());
-        adminPort = AdminServer.start(vertx, cfg.admin().host(), cfg.admin().port(), readiness)
+        adminPort = AdminServer.start(vertx, cfg.admin().host(), cfg.admin().port(), readiness, metrics)
             .await(30, TimeUnit.SECONDS).actualPort();
         adminListen = null;
       }
       Node node = Node.start(vertx, cfg, version, instances,
-          manager == null ? null : manager.getHazelcastInstance()).await(60, TimeUnit.SECONDS);
+          manager == null ? null : manager.getHazelcastInstance(), metrics).await(60, TimeUnit.SECONDS);
       if (watch) {
         FileWatch.start(vertx, config, node, FILE_SCAN_PERIOD).await(30, TimeUnit.SECONDS);
       }
