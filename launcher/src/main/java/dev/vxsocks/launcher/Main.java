@@ -56,6 +56,9 @@ public final class Main {
       "       java -jar vxsocks.jar user list [--config FILE]",
       "       java -jar vxsocks.jar config apply FILE       roll FILE out to every node of the cluster it names",
       "       java -jar vxsocks.jar config status [--config FILE]",
+      "       java -jar vxsocks.jar probe --proxy HOST:PORT --target HOST:PORT [--user NAME] [--udp] [--send TEXT]",
+      "                                   [--timeout MS]   one session, each phase timed; exit 0 only on success",
+      "                                   (password: $VXSOCKS_PROBE_PASSWORD, else the terminal or stdin)",
       "  user and config connect for a moment, as a Hazelcast client, to the cluster.members of the configuration.",
       "",
       "  --config FILE     YAML configuration (default: $VXSOCKS_CONFIG, else the built-in loopback default)",
@@ -90,6 +93,8 @@ public final class Main {
           return Admin.user(args, out, err);
         case "config":
           return Admin.config(args, out, err);
+        case "probe":
+          return Probe.run(args, out, err);
         case "help":
         case "--help":
           out.println(USAGE);
