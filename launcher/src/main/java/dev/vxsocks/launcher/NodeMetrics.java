@@ -25,6 +25,7 @@ public final class NodeMetrics {
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final ProxyMetrics proxy = new ProxyMetrics(registry);
   private Gauge configInfo;
+  private volatile HazelcastInstance hz;
 
   public NodeMetrics() {
     // Two of Micrometer's process series break Prometheus' naming rules (promtool check metrics refuses an
@@ -40,17 +41,26 @@ public final class NodeMetrics {
     new ProcessorMetrics().bindTo(registry);
     new UptimeMetrics().bindTo(registry);
     new FileDescriptorMetrics().bindTo(registry);
+    // A split shows as fewer members on each side; 0 once this node has left.
+    Gauge.builder("vxsocks_cluster_members", this, NodeMetrics::members)
+        .description("Members of the cluster this node sees (1 for a single node)").register(registry);
   }
 
   public ProxyMetrics proxy() {
     return proxy;
   }
 
-  /** Cluster members this node sees (a split shows as fewer on each side). */
+  /** The cluster this node is a member of (a single node counts as a cluster of one). */
   void cluster(HazelcastInstance hz) {
-    Gauge.builder("vxsocks_cluster_members", hz, h -> h.getLifecycleService().isRunning()
-            ? h.getCluster().getMembers().size() : 0)
-        .description("Members of the cluster this node sees").register(registry);
+    this.hz = hz;
+  }
+
+  private int members() {
+    HazelcastInstance h = hz;
+    if (h == null) {
+      return 1;
+    }
+    return h.getLifecycleService().isRunning() ? h.getCluster().getMembers().size() : 0;
   }
 
   /**

@@ -1,5 +1,6 @@
 package dev.vxsocks.proxy;
 
+import dev.vxsocks.config.AuthMethodName;
 import dev.vxsocks.config.CommandName;
 import dev.vxsocks.proxy.codec.ReplyCode;
 import dev.vxsocks.proxy.command.UdpDrop;
@@ -85,6 +86,16 @@ public final class ProxyMetrics {
         Duration.ofSeconds(30));
     connect = timer("vxsocks_upstream_connect", "Connecting to a CONNECT destination, successful or not",
         Duration.ofMillis(1), Duration.ofSeconds(30));
+    // The outcomes and causes known today exist from start-up (at 0), so that a rate is defined before the first
+    // event; others (a new auth outcome) appear when they first happen.
+    for (String outcome : new String[] {"ok", "bad-credentials", "disabled", "unavailable"}) {
+      authResult(AuthMethodName.USERNAME_PASSWORD.configName(), outcome, 0);
+    }
+    authResult(AuthMethodName.NONE.configName(), "ok", 0);
+    for (String cause : new String[] {"client-rule", "request-rule", "limit-per-user", "limit-per-ip",
+        "pending-handshakes", "auth-unavailable"}) {
+      refused(cause, 0);
+    }
     authRoundTrip = timer("vxsocks_auth_round_trip", "A question to the auth verticle and its answer",
         Duration.ofNanos(100_000), Duration.ofSeconds(10));
   }
@@ -157,9 +168,13 @@ public final class ProxyMetrics {
 
   /** An authentication's outcome: {@code ok}, {@code bad-credentials}, {@code disabled}, {@code unavailable}, ... */
   void authResult(String method, String outcome) {
+    authResult(method, outcome, 1);
+  }
+
+  private void authResult(String method, String outcome, int n) {
     authResults.computeIfAbsent(method + '\u0000' + outcome, k -> Counter.builder("vxsocks_auth_results")
         .description("Authentications, by method and outcome")
-        .tags("method", method, "outcome", outcome).register(registry)).increment();
+        .tags("method", method, "outcome", outcome).register(registry)).increment(n);
   }
 
   /**
@@ -167,7 +182,11 @@ public final class ProxyMetrics {
    * {@code limit-per-ip}, {@code pending-handshakes}, {@code auth-unavailable}, ...
    */
   void refused(String cause) {
+    refused(cause, 1);
+  }
+
+  private void refused(String cause, int n) {
     refusals.computeIfAbsent(cause, k -> Counter.builder("vxsocks_refusals")
-        .description("Sessions refused, by cause").tags("cause", cause).register(registry)).increment();
+        .description("Sessions refused, by cause").tags("cause", cause).register(registry)).increment(n);
   }
 }
