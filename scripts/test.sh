@@ -2,7 +2,7 @@
 # Runs every test of the project: `./scripts/test.sh` (extra arguments go to Maven, e.g. -pl proxy-verticle).
 # The end-to-end tests drive clients nobody on this team wrote; this installs them from Debian when missing:
 # curl, ncat, python3-socks (PySocks, imported by Debian's /usr/bin/python3), dante-client (socksify, with gcc) and
-# haproxy (HaproxyClusterTest runs docs/deploy/haproxy.cfg in front of three nodes).
+# haproxy (HaproxyClusterTest runs docs/deploy/haproxy.cfg in front of three nodes) and prometheus (MetricsTest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +13,7 @@ command -v ncat >/dev/null 2>&1 || missing+=(ncat)
 command -v socksify >/dev/null 2>&1 || missing+=(dante-client)   # Dante's SOCKS client library: the BIND test
 command -v gcc >/dev/null 2>&1 || missing+=(gcc)                 # builds the plain TCP server it socksifies
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)  # the balancer in front of a cluster
+[ -x /usr/bin/prometheus ] && [ -x /usr/bin/promtool ] || missing+=(prometheus)        # scrapes /metrics in MetricsTest
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: installing ${missing[*]} (Debian packages the end-to-end tests use)"
   sudo=""

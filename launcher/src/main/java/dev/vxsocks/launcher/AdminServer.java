@@ -13,7 +13,8 @@ import io.vertx.core.json.JsonObject;
  * <ul>
  *   <li>{@code GET /health/live}: 200 while the process serves requests at all (a restart would not help otherwise);</li>
  *   <li>{@code GET /health/ready}: 200 while the node should be given new sessions, else 503 with a one-line JSON
- *   reason ({@link Readiness}).</li>
+ *   reason ({@link Readiness});</li>
+ *   <li>{@code GET /metrics}: the node's metrics in Prometheus' text format ({@link NodeMetrics}).</li>
  * </ul>
  * Plain Vert.x core HTTP on the node's own Vert.x instance; nothing here touches a session.
  */
@@ -21,18 +22,19 @@ final class AdminServer {
 
   static final String LIVE = "/health/live";
   static final String READY = "/health/ready";
+  static final String METRICS = "/metrics";
 
   private AdminServer() {
   }
 
   /** Listens on {@code host}:{@code port} (0: a free port, for tests); the future fails if it cannot. */
-  static Future<HttpServer> start(Vertx vertx, String host, int port, Readiness readiness) {
+  static Future<HttpServer> start(Vertx vertx, String host, int port, Readiness readiness, NodeMetrics metrics) {
     return vertx.createHttpServer(new HttpServerOptions().setHost(host).setPort(port).setIdleTimeout(30))
-        .requestHandler(request -> handle(request, readiness))
+        .requestHandler(request -> handle(request, readiness, metrics))
         .listen();
   }
 
-  private static void handle(HttpServerRequest request, Readiness readiness) {
+  private static void handle(HttpServerRequest request, Readiness readiness, NodeMetrics metrics) {
     if (request.method() != HttpMethod.GET && request.method() != HttpMethod.HEAD) {
       respond(request, 405, new JsonObject().put("status", "method not allowed"));
       return;
@@ -48,9 +50,15 @@ final class AdminServer {
               : new JsonObject().put("status", "not ready").put("reason", reason));
         });
         break;
+      case METRICS:
+        request.response().setStatusCode(200)
+            .putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8")
+            .putHeader("cache-control", "no-store")
+            .end(metrics.scrape());
+        break;
       default:
         respond(request, 404, new JsonObject().put("status", "not found")
-            .put("paths", LIVE + " " + READY));
+            .put("paths", LIVE + " " + READY + " " + METRICS));
     }
   }
 

@@ -57,6 +57,9 @@ public final class Main {
       "       java -jar vxsocks.jar config apply [--users] FILE   roll FILE out to every node of the cluster it names;",
       "                                     its users only with --users (else the cluster's stand; differences listed)",
       "       java -jar vxsocks.jar config status [--config FILE]",
+      "       java -jar vxsocks.jar probe --proxy HOST:PORT --target HOST:PORT [--user NAME] [--udp] [--send TEXT]",
+      "                                   [--timeout MS]   one session, each phase timed; exit 0 only on success",
+      "                                   (password: $VXSOCKS_PROBE_PASSWORD, else the terminal or stdin)",
       "  user and config connect for a moment, as a Hazelcast client, to the cluster.members of the configuration.",
       "",
       "  --config FILE     YAML configuration (default: $VXSOCKS_CONFIG, else the built-in loopback default)",
@@ -91,6 +94,8 @@ public final class Main {
           return Admin.user(args, out, err);
         case "config":
           return Admin.config(args, out, err);
+        case "probe":
+          return Probe.run(args, out, err);
         case "help":
         case "--help":
           out.println(USAGE);
@@ -147,17 +152,21 @@ public final class Main {
         vertx = HazelcastSetup.clusteredVertx(options, cfg.cluster(), manager, transport).await(120, TimeUnit.SECONDS);
       }
       Readiness readiness = new Readiness(manager == null ? null : manager.getHazelcastInstance(), cfg.cluster());
+      NodeMetrics metrics = new NodeMetrics();
+      if (manager != null) {
+        metrics.cluster(manager.getHazelcastInstance());
+      }
       // The admin port is bound before the proxy's: a balancer sees "starting" (503), never a refused health check
       // on a node that is about to serve, and a port clash stops start-up before the node joins a cluster.
       int adminPort = 0;
       if (cfg.admin().port() != 0) {
         adminListen = IpLiterals.hostPort(cfg.admin().host(), cfg.admin().port());
-        adminPort = AdminServer.start(vertx, cfg.admin().host(), cfg.admin().port(), readiness)
+        adminPort = AdminServer.start(vertx, cfg.admin().host(), cfg.admin().port(), readiness, metrics)
             .await(30, TimeUnit.SECONDS).actualPort();
         adminListen = null;
       }
       Node node = Node.start(vertx, cfg, version, instances,
-          manager == null ? null : manager.getHazelcastInstance()).await(60, TimeUnit.SECONDS);
+          manager == null ? null : manager.getHazelcastInstance(), metrics).await(60, TimeUnit.SECONDS);
       if (watch) {
         FileWatch.start(vertx, config, node, FILE_SCAN_PERIOD).await(30, TimeUnit.SECONDS);
       }

@@ -8,11 +8,14 @@ import dev.vxsocks.auth.cluster.HazelcastSessionLimiter;
 import dev.vxsocks.auth.cluster.HazelcastUserStore;
 import dev.vxsocks.auth.cluster.SharedConfig;
 import dev.vxsocks.config.ProxyConfig;
+import dev.vxsocks.proxy.ProxyMetrics;
 import dev.vxsocks.proxy.ProxyServer;
+import dev.vxsocks.proxy.command.PooledResolver;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import java.util.logging.Logger;
 
 /** One running proxy node: the auth verticle and the connection verticles, deployed on a Vert.x instance. */
@@ -28,9 +31,12 @@ public final class Node {
   /** The single node's user store; null in a cluster, whose users change through the cluster-wide map. */
   private final InMemoryUserStore localUsers;
   private volatile String version;
+  /** Told the running configuration's version whenever it changes (the config-info metric). */
+  private final Consumer<String> versions;
 
   private Node(Vertx vertx, ProxyServer server, ProxyConfig config, String version, AuthVerticle auth,
-               InMemoryUserStore localUsers) {
+               InMemoryUserStore localUsers, Consumer<String> versions) {
+    this.versions = versions;
     this.vertx = vertx;
     this.server = server;
     this.config = config;
@@ -44,6 +50,12 @@ public final class Node {
     return start(vertx, config, null, proxyInstances, null);
   }
 
+  /** As {@link #start(Vertx, ProxyConfig, String, int, HazelcastInstance, NodeMetrics)}, exporting no metrics. */
+  public static Future<Node> start(Vertx vertx, ProxyConfig config, String fileVersion, int proxyInstances,
+                                   HazelcastInstance hz) {
+    return start(vertx, config, fileVersion, proxyInstances, hz, null);
+  }
+
   /**
    * Starts a node. With {@code hz} null it is a single node (state in memory). With a Hazelcast member, users, session
    * limits and the rolled-out configuration are cluster-wide: a configuration rolled out earlier with
@@ -52,7 +64,10 @@ public final class Node {
    * configuration, logged and reported when nothing was rolled out.
    */
   public static Future<Node> start(Vertx vertx, ProxyConfig config, String fileVersion, int proxyInstances,
-                                   HazelcastInstance hz) {
+                                   HazelcastInstance hz, NodeMetrics metrics) {
+    ProxyMetrics proxyMetrics = metrics == null ? ProxyMetrics.none() : metrics.proxy();
+    Consumer<String> versions = metrics == null ? v -> { } : metrics::configVersion;
+    versions.accept(fileVersion);
     // The auth verticle's addresses are per Vert.x instance: a second node on the same one would answer for the first.
     if (vertx.sharedData().getLocalMap(NODE_MAP).putIfAbsent("node", Boolean.TRUE) != null) {
       return Future.failedFuture(new IllegalStateException("a vxsocks node is already running on this Vert.x instance"));
@@ -61,8 +76,8 @@ public final class Node {
       InMemoryUserStore users = new InMemoryUserStore(config.users());
       AuthVerticle auth = new AuthVerticle(config, users, new InMemorySessionLimiter());
       return vertx.deployVerticle(auth)
-          .compose(id -> ProxyServer.deploy(vertx, config, proxyInstances))
-          .map(server -> new Node(vertx, server, config, fileVersion, auth, users));
+          .compose(id -> ProxyServer.deploy(vertx, config, proxyInstances, new PooledResolver(vertx), proxyMetrics))
+          .map(server -> new Node(vertx, server, config, fileVersion, auth, users, versions));
     }
     record Parts(HazelcastUserStore users, HazelcastSessionLimiter limiter, SharedConfig shared,
                  SharedConfig.Versioned current) {
@@ -83,6 +98,7 @@ public final class Node {
     }, false).compose(parts -> {
       ProxyConfig effective = parts.current() == null ? config : config.withShared(parts.current().config());
       String version = parts.current() == null ? fileVersion : parts.current().version();
+      versions.accept(version);
       AuthVerticle auth = new AuthVerticle(effective, parts.users(), parts.limiter());
       return vertx.deployVerticle(auth)
           .compose(id -> vertx.executeBlocking(() -> {
@@ -101,15 +117,16 @@ public final class Node {
                   + " (users, rules, limits, timeouts and auth methods are live; listen, bind, udp and cluster need a restart)");
               vertx.executeBlocking(() -> {
                 parts.shared().reportRunning(next.version());
+                versions.accept(next.version());
                 return null;
               }, false);
             });
             parts.shared().reportRunning(version);
             return null;
           }, false))
-          .compose(v -> ProxyServer.deploy(vertx, effective, proxyInstances))
+          .compose(v -> ProxyServer.deploy(vertx, effective, proxyInstances, new PooledResolver(vertx), proxyMetrics))
           .onSuccess(deployed::set)
-          .map(server -> new Node(vertx, server, effective, version, auth, null));
+          .map(server -> new Node(vertx, server, effective, version, auth, null, versions));
     });
   }
 
@@ -127,6 +144,7 @@ public final class Node {
     auth.apply(applied);
     server.apply(applied);
     version = nextVersion;
+    versions.accept(nextVersion);
   }
 
   /** Stops accepting, ends every session (which gives its slots back to the auth verticle), then closes Vert.x. */

@@ -39,7 +39,7 @@ class AdminServerTest {
   }
 
   private static int start(Vertx vertx, Readiness readiness) throws Exception {
-    return AdminServer.start(vertx, "127.0.0.1", 0, readiness).await(10, TimeUnit.SECONDS).actualPort();
+    return AdminServer.start(vertx, "127.0.0.1", 0, readiness, new NodeMetrics()).await(10, TimeUnit.SECONDS).actualPort();
   }
 
   @Test

@@ -23,6 +23,8 @@ final class Negotiation implements Socks5Decoder.Listener {
 
   private static final Logger LOG = Socks5Session.LOG;
 
+  private static final String METHOD = AuthMethodName.USERNAME_PASSWORD.configName();
+
   private final Socks5Session session;
   private final Socks5Decoder decoder = new Socks5Decoder(this);
   private boolean requested;
@@ -57,7 +59,10 @@ final class Negotiation implements Socks5Decoder.Listener {
         session.phase(Phase.AUTH);
         decoder.expectPasswordRequest();
       }
-      case NONE -> expectRequest();
+      case NONE -> {
+        session.metrics().authResult(AuthMethodName.NONE.configName(), "ok");
+        expectRequest();
+      }
     }
   }
 
@@ -77,6 +82,7 @@ final class Negotiation implements Socks5Decoder.Listener {
     String name = request.username();
     if (name.isEmpty() || request.password().isEmpty()) {
       session.user(name.isEmpty() ? null : name);
+      session.metrics().authResult(METHOD, "bad-credentials");
       session.write(Socks5Encoder.passwordStatus(false));
       session.closeAfterWrite("auth failed: empty " + (name.isEmpty() ? "user name" : "password"));
       return;
@@ -87,6 +93,7 @@ final class Negotiation implements Socks5Decoder.Listener {
         return;
       }
       session.user(name);
+      session.metrics().authResult(METHOD, ar.failed() ? "unavailable" : ar.result().reason());
       if (ar.failed()) {
         LOG.warning("session=" + session.id() + " auth verticle unavailable for authentication: "
             + ar.cause().getMessage());

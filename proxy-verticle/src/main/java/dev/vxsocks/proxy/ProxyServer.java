@@ -52,6 +52,12 @@ public final class ProxyServer {
 
   /** As {@link #deploy(Vertx, ProxyConfig, int)}, with names resolved by {@code resolver} (closed on {@link #stop}). */
   public static Future<ProxyServer> deploy(Vertx vertx, ProxyConfig config, int instances, Resolver resolver) {
+    return deploy(vertx, config, instances, resolver, ProxyMetrics.none());
+  }
+
+  /** As {@link #deploy(Vertx, ProxyConfig, int, Resolver)}, recording into {@code metrics}. */
+  public static Future<ProxyServer> deploy(Vertx vertx, ProxyConfig config, int instances, Resolver resolver,
+                                           ProxyMetrics metrics) {
     ProxyConfig effective = config;
     if (config.listen().port() == 0) {
       effective = config.withListenPort(-SHARED_RANDOM_PORTS.incrementAndGet());
@@ -64,7 +70,7 @@ public final class ProxyServer {
     PortAllocator udpPorts = new PortAllocator();
     List<Socks5ProxyVerticle> started = new ArrayList<>();
     return vertx.deployVerticle(() -> {
-      Socks5ProxyVerticle v = new Socks5ProxyVerticle(deployed, stats, bindPorts, udpPorts, resolver);
+      Socks5ProxyVerticle v = new Socks5ProxyVerticle(deployed, stats, bindPorts, udpPorts, resolver, metrics);
       synchronized (started) {
         started.add(v);
       }

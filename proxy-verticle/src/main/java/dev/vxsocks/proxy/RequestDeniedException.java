@@ -21,6 +21,17 @@ public final class RequestDeniedException extends Socks5Failure {
     return verdict;
   }
 
+  /**
+   * What refused, for the refusal metric: {@code request-rule}, {@code limit-per-user} or {@code limit-per-ip}. The
+   * auth verticle names the limit at the start of a limit's detail ({@code sessions-per-user limit 5 reached ...}).
+   */
+  public String cause() {
+    if (!isLimit()) {
+      return "request-rule";
+    }
+    return verdict.detail() != null && verdict.detail().contains("-per-user") ? "limit-per-user" : "limit-per-ip";
+  }
+
   /** True when a session limit refused, not a rule: another address of the same name would be refused too. */
   public boolean isLimit() {
     return Verdict.LIMIT.equals(verdict.reason());

@@ -51,6 +51,7 @@ public final class Socks5ProxyVerticle extends VerticleBase {
   private final PortAllocator bindPorts;
   private final PortAllocator udpPorts;
   private final Resolver resolver;
+  private final ProxyMetrics metrics;
   private final Set<Socks5Session> sessions = new HashSet<>();
   private final Map<String, CachedVerdict> clientVerdicts = new HashMap<>();
   private AuthClient auth;
@@ -67,7 +68,8 @@ public final class Socks5ProxyVerticle extends VerticleBase {
    * same ones and resolves on the same pool.
    */
   public Socks5ProxyVerticle(ProxyConfig config, ProxyStats stats, PortAllocator bindPorts, PortAllocator udpPorts,
-                             Resolver resolver) {
+                             Resolver resolver, ProxyMetrics metrics) {
+    this.metrics = metrics;
     this.config = config;
     this.stats = stats;
     this.bindPorts = bindPorts;
@@ -78,11 +80,11 @@ public final class Socks5ProxyVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     listenAddress = IpLiterals.parse(config.listen().host());
-    auth = new AuthClient(vertx, config.timeouts().auth());
+    auth = new AuthClient(vertx, config.timeouts().auth(), metrics::authRoundTrip);
     connector = vertx.createNetClient(new NetClientOptions()
         .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, config.timeouts().connect().toMillis()))
         .setTcpNoDelay(true));
-    node = new NodeServices(vertx, auth, connector, resolver, bindPorts, udpPorts);
+    node = new NodeServices(vertx, auth, connector, resolver, bindPorts, udpPorts, metrics);
     server = vertx.createNetServer(new NetServerOptions()
         .setHost(config.listen().host())
         .setPort(config.listen().port())
@@ -135,6 +137,7 @@ public final class Socks5ProxyVerticle extends VerticleBase {
     stats.totalSessions.incrementAndGet();
     if (stats.pendingHandshakes.get() >= config.limits().pendingHandshakes()) {
       stats.refusedHandshakes.incrementAndGet();
+      metrics.refused("pending-handshakes");
       LOG.warning("session=" + id + " refused: limits.pending-handshakes (" + config.limits().pendingHandshakes()
           + ") reached; client=" + socket.remoteAddress());
       socket.close();
@@ -142,6 +145,7 @@ public final class Socks5ProxyVerticle extends VerticleBase {
     }
     stats.pendingHandshakes.incrementAndGet();
     stats.openSessions.incrementAndGet();
+    metrics.opened();
     Socks5Session session = new Socks5Session(this, node, socket, id);
     sessions.add(session);
     session.start(fromTrustedBalancer(socket));

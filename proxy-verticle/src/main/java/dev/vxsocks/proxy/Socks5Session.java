@@ -145,6 +145,7 @@ final class Socks5Session implements CommandContext, Relay.Listener {
       fail(new Socks5ProtocolException(Kind.UNSUPPORTED_COMMAND, "unknown command " + command));
       return;
     }
+    node.metrics().commandStarted(command.name());
     switch (command.name()) {
       case CONNECT -> new ConnectCommand(this, node, request).start();
       case BIND -> new BindCommand(this, node, request).start();
@@ -264,6 +265,11 @@ final class Socks5Session implements CommandContext, Relay.Listener {
     }
     reply = ReplyCodes.of(cause);
     socket.write(Socks5Encoder.reply(reply));
+    if (cause instanceof RequestDeniedException denied) {
+      node.metrics().refused(denied.cause());
+    } else if (cause instanceof AuthUnavailableException) {
+      node.metrics().refused("auth-unavailable");
+    }
     String why = cause instanceof Socks5Failure ? cause.getMessage()
         : phase + " failed: " + (cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage());
     if (cause instanceof AuthUnavailableException) {
@@ -312,6 +318,10 @@ final class Socks5Session implements CommandContext, Relay.Listener {
     return node.auth();
   }
 
+  ProxyMetrics metrics() {
+    return node.metrics();
+  }
+
   ProxyStats stats() {
     return verticle.stats();
   }
@@ -357,6 +367,9 @@ final class Socks5Session implements CommandContext, Relay.Listener {
     if (inHandshake) {
       inHandshake = false;
       verticle.stats().pendingHandshakes.decrementAndGet();
+      if (reply == ReplyCode.SUCCEEDED) {
+        node.metrics().handshake(System.nanoTime() - startNanos);
+      }
     }
   }
 
@@ -412,6 +425,8 @@ final class Socks5Session implements CommandContext, Relay.Listener {
     }
     node.auth().closeSession(lease);
     verticle.forget(this);
+    node.metrics().ended(command == null ? null : command.name(), reply, relay == null ? 0 : relay.bytesUp(),
+        relay == null ? 0 : relay.bytesDown());
     if (LOG.isLoggable(Level.INFO)) {
       LOG.info(summaryLine(reason));
     }

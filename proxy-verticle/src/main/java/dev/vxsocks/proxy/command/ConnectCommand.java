@@ -71,10 +71,12 @@ public final class ConnectCommand {
             return Future.failedFuture("session ended");
           }
           session.phase(Phase.CONNECT);
+          long start = System.nanoTime();
           // The timeout travels with each connect: a configuration applied live changes it for new sessions.
           return node.connector().connect(new ConnectOptions()
               .setRemoteAddress(SocketAddress.inetSocketAddress(request.dstPort(), address.getHostAddress()))
-              .setTimeout((int) Math.min(Integer.MAX_VALUE, session.config().timeouts().connect().toMillis())));
+              .setTimeout((int) Math.min(Integer.MAX_VALUE, session.config().timeouts().connect().toMillis())))
+              .andThen(ar -> node.metrics().connect(System.nanoTime() - start));
         })
         .recover(err -> {
           // A name's next address is worth trying after a refused connect or a rule that denies this address; not

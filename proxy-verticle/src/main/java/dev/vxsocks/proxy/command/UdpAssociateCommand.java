@@ -117,6 +117,8 @@ public final class UdpAssociateCommand {
   private void release() {
     if (relay != null) {
       relay.close();
+      relay.report(node.metrics());
+      relay = null;
     }
     node.udpPorts().giveWhenClosed(heldPort, clientSide == null ? Future.succeededFuture() : clientSide.close());
     clientSide = null;

@@ -1,6 +1,7 @@
 package dev.vxsocks.proxy.command;
 
 import dev.vxsocks.config.IpLiterals;
+import dev.vxsocks.proxy.ProxyMetrics;
 import dev.vxsocks.proxy.RequestDeniedException;
 import dev.vxsocks.proxy.codec.AddressType;
 import dev.vxsocks.proxy.codec.Socks5UdpPacket;
@@ -219,6 +220,11 @@ final class UdpRelay {
         .append(" udp_down=").append(datagramsDown).append('/').append(bytesDown);
     drops.forEach((reason, n) -> b.append(' ').append(reason.field()).append('=').append(n));
     return b.toString();
+  }
+
+  /** Adds this association's datagrams and drops to the node's metrics (once: at its end). */
+  void report(ProxyMetrics metrics) {
+    metrics.udp(datagramsUp, datagramsDown, drops);
   }
 
   /** Closes the outbound sockets (the client-side one belongs to the command). */
