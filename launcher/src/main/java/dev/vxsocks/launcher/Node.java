@@ -59,7 +59,7 @@ public final class Node {
   /**
    * Starts a node. With {@code hz} null it is a single node (state in memory). With a Hazelcast member, users, session
    * limits and the rolled-out configuration are cluster-wide: a configuration rolled out earlier with
-   * {@code config apply} replaces the file's shared parts (users, rules, limits, timeouts, auth) from the start, and
+   * {@code config apply} replaces the file's shared parts (rules, limits, timeouts, auth; users live in the cluster's map) from the start, and
    * later rollouts are applied to the auth verticle as they arrive. {@code fileVersion} is the version of the file's
    * configuration, logged and reported when nothing was rolled out.
    */
@@ -114,7 +114,7 @@ public final class Node {
                 proxy.apply(applied);
               }
               LOG.info("config: now running version " + next.version()
-                  + " (users, rules, limits, timeouts and auth methods are live; listen, bind, udp and cluster need a restart)");
+                  + " (rules, limits, timeouts and auth methods are live; users change with user or config apply --users; listen, bind, udp and cluster need a restart)");
               vertx.executeBlocking(() -> {
                 parts.shared().reportRunning(next.version());
                 versions.accept(next.version());
