@@ -23,7 +23,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 public final class NodeMetrics {
 
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-  private final ProxyMetrics proxy = new ProxyMetrics(registry);
+  private final ProxyMetrics proxy;
   private Gauge configInfo;
   private volatile HazelcastInstance hz;
 
@@ -33,6 +33,8 @@ public final class NodeMetrics {
     // usage gauges say what operators read from them.
     registry.config().meterFilter(MeterFilter.deny(id -> id.getName().equals("process.cpu.time")
         || id.getName().equals("system.cpu.count")));
+    // After the filter: Micrometer applies filters only to meters registered after them.
+    proxy = new ProxyMetrics(registry);
     new ClassLoaderMetrics().bindTo(registry);
     new JvmMemoryMetrics().bindTo(registry);
     // Keeps a GC notification listener for the life of the JVM; one registry per process, so never closed.
