@@ -216,7 +216,8 @@ class MainRunProcessTest {
       int adminPort = Integer.parseInt(admin.group(1));
       assertThat(get(adminPort, "/health/live")).isEqualTo("200 {\"status\":\"live\"}");
       assertThat(get(adminPort, "/health/ready")).isEqualTo("200 {\"status\":\"ready\"}");
-      assertThat(get(adminPort, "/metrics")).startsWith("404 ");
+      assertThat(get(adminPort, "/metrics")).startsWith("200 ").contains("vxsocks_sessions_open");
+      assertThat(get(adminPort, "/nothing")).startsWith("404 ");
 
       try (Socket ending = session(port); Socket held = session(port)) {
         roundTrip(ending, 'a');
