@@ -33,7 +33,7 @@ public final class ConfigOverrides {
       "cluster.enabled", "cluster.name", "cluster.join", "cluster.members", "cluster.host", "cluster.port",
       "cluster.eventbus-host", "cluster.eventbus-port", "cluster.join-wait", "cluster.store-unreachable",
       "cluster.store-timeout",
-      "admin.host", "admin.port", "drain.grace", "drain.timeout");
+      "admin.host", "admin.port", "drain.grace", "drain.timeout", "log.format");
   private static final List<String> LIST_KEYS = List.of("auth.methods", "cluster.members", "listen.proxy-protocol-from");
 
   private ConfigOverrides() {

@@ -22,7 +22,7 @@ import java.util.Set;
  * written, so that a reader checking a key against the README finds all of them in one file.
  */
 public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rules, Timeouts timeouts, Limits limits,
-                          Bind bind, Udp udp, Cluster cluster, Admin admin, Drain drain) {
+                          Bind bind, Udp udp, Cluster cluster, Admin admin, Drain drain, Log log) {
 
   /**
    * Where SOCKS clients connect. A connection whose real peer is in {@code proxyProtocolFrom} (a trusted load
@@ -49,6 +49,16 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
    * health check to notice), then stops accepting and lets open sessions run for up to {@code timeout}.
    */
   public record Drain(Duration grace, Duration timeout) {
+  }
+
+  /** How the node writes its log: {@code text} (one readable line per record) or {@code json} (one object per line). */
+  public record Log(String format) {
+    public static final String TEXT = "text";
+    public static final String JSON = "json";
+
+    public boolean json() {
+      return JSON.equals(format);
+    }
   }
 
   /** {@code methods} in the server's order of preference. */
@@ -100,7 +110,7 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
   /** The same configuration listening on another port (used when the OS chose the port). */
   public ProxyConfig withListenPort(int port) {
     return new ProxyConfig(new Listen(listen.host(), port, listen.proxyProtocolFrom(), listen.proxyProtocolTimeout()),
-        auth, users, rules, timeouts, limits, bind, udp, cluster, admin, drain);
+        auth, users, rules, timeouts, limits, bind, udp, cluster, admin, drain, log);
   }
 
   /** How {@code cluster.join} finds the other members. */
@@ -126,7 +136,7 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
    */
   public ProxyConfig withShared(ProxyConfig shared) {
     return new ProxyConfig(listen, shared.auth(), shared.users(), shared.rules(), shared.timeouts(), shared.limits(),
-        bind, udp, cluster, admin, drain);
+        bind, udp, cluster, admin, drain, log);
   }
 
   /** The built-in configuration with no file at all: loopback, no auth, nothing but the defaults below. */
@@ -136,7 +146,7 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
 
   public static ProxyConfig fromJson(JsonObject json) {
     Section root = new Section("", json, "listen", "auth", "users", "rules", "timeouts", "limits", "bind", "udp",
-        "cluster", "admin", "drain");
+        "cluster", "admin", "drain", "log");
 
     Section l = new Section("listen", root.object("listen"), "host", "port", "proxy-protocol-from",
         "proxy-protocol-timeout");
@@ -266,8 +276,15 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
     Drain drain = new Drain(dr.duration("grace", Duration.ofSeconds(5), Duration.ZERO, Duration.ofMinutes(10)),
         dr.duration("timeout", Duration.ofSeconds(30), Duration.ZERO, day));
 
+    Section lg = new Section("log", root.object("log"), "format");
+    String format = lg.string("format", Log.TEXT);
+    if (!Log.TEXT.equals(format) && !Log.JSON.equals(format)) {
+      throw new ConfigException(lg.key("format"), "must be text or json, got '" + format + "'");
+    }
+    Log log = new Log(format);
+
     return new ProxyConfig(listen, auth, List.copyOf(users), new Rules(List.copyOf(clientRules), List.copyOf(requestRules)),
-        timeouts, limits, bind, udp, cluster, admin, drain);
+        timeouts, limits, bind, udp, cluster, admin, drain, log);
   }
 
   private static Cluster cluster(Section c) {

@@ -396,7 +396,7 @@ class ProxyConfigTest {
     assertThat(moved.listen().port()).isEqualTo(1234);
     assertThat(moved).isEqualTo(new ProxyConfig(new ProxyConfig.Listen(c.listen().host(), 1234,
         c.listen().proxyProtocolFrom(), c.listen().proxyProtocolTimeout()), c.auth(), c.users(), c.rules(),
-        c.timeouts(), c.limits(), c.bind(), c.udp(), c.cluster(), c.admin(), c.drain()));
+        c.timeouts(), c.limits(), c.bind(), c.udp(), c.cluster(), c.admin(), c.drain(), c.log()));
     ProxyConfig shared = c.withShared(ProxyConfig.defaults());
     assertThat(shared.cluster()).isEqualTo(c.cluster());
     assertThat(shared.listen()).isEqualTo(c.listen());

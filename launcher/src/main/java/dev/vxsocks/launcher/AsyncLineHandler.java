@@ -44,11 +44,17 @@ final class AsyncLineHandler extends Handler {
   private final Writer out = new BufferedWriter(new OutputStreamWriter(new FileOutputStream(FileDescriptor.err), StandardCharsets.UTF_8), 1 << 16);
   private final Thread writer;
   private volatile boolean closed;
+  /** One JSON object per record instead of the readable line ({@code log.format: json}). */
+  private volatile boolean json;
 
   AsyncLineHandler() {
     writer = new Thread(this::drain, "vxsocks-log-writer");
     writer.setDaemon(true);
     writer.start();
+  }
+
+  void json(boolean on) {
+    json = on;
   }
 
   @Override
@@ -58,6 +64,12 @@ final class AsyncLineHandler extends Handler {
     }
     String logger = record.getLoggerName(); // null for an anonymous logger
     String message = record.getMessage();
+    if (json) {
+      if (!queue.offer(JsonLines.line(record, appendTimestamp(new StringBuilder(24), record.getMillis()).toString()))) {
+        dropped.incrementAndGet();
+      }
+      return;
+    }
     StringBuilder b = new StringBuilder(48 + (logger == null ? 4 : logger.length()) + (message == null ? 4 : message.length()));
     appendTimestamp(b, record.getMillis()).append(' ')
         .append(record.getLevel().getName()).append(' ')

@@ -32,6 +32,16 @@ final class LogSetup {
     Logger.getLogger("io.netty").setLevel(Level.WARNING);
   }
 
+  /**
+   * {@code log.format}: records from now on as JSON objects, or as lines. The log is set up before the configuration
+   * is read, so what comes before that (a configuration error) is always a line.
+   */
+  static synchronized void json(boolean on) {
+    if (handler != null) {
+      handler.json(on);
+    }
+  }
+
   /** Writes every queued line (called last on shutdown). */
   static synchronized void close() {
     if (handler != null) {

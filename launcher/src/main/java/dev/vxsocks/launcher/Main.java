@@ -138,6 +138,7 @@ public final class Main {
       String version = ConfigLoader.version(file);
       ProxyConfig cfg = ConfigLoader.validateWithOverrides(file.copy());
       lastConfig = cfg;
+      LogSetup.json(cfg.log().json());
       if (cfg.auth().methods().contains(AuthMethodName.USERNAME_PASSWORD) && cfg.users().isEmpty() && !cfg.cluster().enabled()) {
         LOG.warning("username-password auth is on but no user is configured: every login will fail");
       }

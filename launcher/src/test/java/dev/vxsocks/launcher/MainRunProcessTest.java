@@ -88,6 +88,41 @@ class MainRunProcessTest {
     }
   }
 
+  /** {@code log.format: json}: one JSON object per line, the summary line's fields as fields, numbers as numbers. */
+  @Test
+  void jsonLogsCarryTheSummaryLinesFields() throws Exception {
+    try (NodeProcess node = node("run", "--config", config("0", "log: { format: json }").toString())) {
+      Matcher listening = node.await(LISTENING);
+      assertThat(listening).as("the node exited\nstderr:\n" + node.log()).isNotNull();
+      int port = Integer.parseInt(listening.group(1));
+      List<String> cmd = CurlClientTest.curl("--socks5-hostname", "127.0.0.1:" + port);
+      cmd.addAll(List.of("--proxy-user", USER + ":" + PASSWORD, "http://localhost:" + http().port() + "/hello"));
+      Clients.Result r = Clients.run(cmd, new byte[0]);
+      assertThat(r.exit()).as(r.describe() + "\nnode stderr:\n" + node.log()).isZero();
+      assertThat(node.await(Pattern.compile("\"reply\":\"succeeded\""))).as(node.log()).isNotNull();
+      io.vertx.core.json.JsonObject summary = null;
+      for (String line : node.log().lines().toList()) {
+        io.vertx.core.json.JsonObject o = new io.vertx.core.json.JsonObject(line); // every line is one object
+        assertThat(o.getString("time")).endsWith("Z");
+        if (o.containsKey("session")) {
+          summary = o;
+        }
+      }
+      assertThat(summary).as(node.log()).isNotNull();
+      assertThat(summary.getString("logger")).isEqualTo("dev.vxsocks.session");
+      assertThat(summary.getString("user")).isEqualTo(USER);
+      assertThat(summary.getString("cmd")).isEqualTo("connect");
+      assertThat(summary.getString("target")).isEqualTo("localhost:" + http().port());
+      assertThat(summary.getLong("up")).isPositive();
+      assertThat(summary.getLong("down")).isPositive();
+      assertThat(summary.getLong("duration_ms")).isNotNegative();
+      assertThat(summary.getString("close")).isEqualTo("completed");
+      assertThat(summary.getString("message")).startsWith("session=");
+      node.process.destroy();
+      assertThat(node.exit()).as(node.log()).isZero();
+    }
+  }
+
   /**
    * On SIGTERM the drain logs each step, and the sessions it ends at drain.timeout get their summary lines
    * (close="drain timeout"). All must reach stderr: java.util.logging's own shutdown hook would reset its handlers
