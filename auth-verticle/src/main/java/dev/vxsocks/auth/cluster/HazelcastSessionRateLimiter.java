@@ -108,18 +108,20 @@ public final class HazelcastSessionRateLimiter implements SessionRateLimiter {
       if (userOk && ipOk) {
         return LET_THROUGH;
       }
-      remember(userKey, userWait, asked);
-      remember(ipKey, ipWait, asked);
-      if (userWait.failed() || ipWait.failed()) {
-        if (refuseWhenUnreachable) {
-          giveBackIf(userOk, userKey, now, perUserPerSecond);
-          giveBackIf(ipOk, ipKey, now, perClientIpPerSecond);
-        }
-        return unreachable(userWait.failed() ? userWait.cause() : ipWait.cause());
+      boolean userRefused = remember(userKey, userWait, asked);
+      boolean ipRefused = remember(ipKey, ipWait, asked);
+      if (userRefused || ipRefused || refuseWhenUnreachable) {
+        // Refused (an answer wins over the other key's failure), or failed under the refuse policy.
+        giveBackIf(userOk, userKey, now, perUserPerSecond);
+        giveBackIf(ipOk, ipKey, now, perClientIpPerSecond);
       }
-      giveBackIf(userOk, userKey, now, perUserPerSecond);
-      giveBackIf(ipOk, ipKey, now, perClientIpPerSecond);
-      return Future.succeededFuture(userOk ? Outcome.PER_CLIENT_IP : Outcome.PER_USER);
+      if (userRefused) {
+        return Future.succeededFuture(Outcome.PER_USER);
+      }
+      if (ipRefused) {
+        return Future.succeededFuture(Outcome.PER_CLIENT_IP);
+      }
+      return unreachable(userWait.failed() ? userWait.cause() : ipWait.cause());
     });
   }
 
@@ -139,10 +141,13 @@ public final class HazelcastSessionRateLimiter implements SessionRateLimiter {
     return until != null && until - asked > 0;
   }
 
-  private void remember(String key, Future<Long> wait, long asked) {
+  /** True when the key's owner refused: the key is then empty until the wait it answered, and refused here till then. */
+  private boolean remember(String key, Future<Long> wait, long asked) {
     if (key != null && wait.succeeded() && wait.result() > 0) {
       emptyUntil.put(key, asked + wait.result());
+      return true;
     }
+    return false;
   }
 
   private void sweep(long asked) {
