@@ -402,7 +402,8 @@ public final class LoadGen {
       long sessionTimeoutNs = (long) (o.d("session-timeout", 10) * 1e9);
       Results res = new Results(o);
 
-      long pid = Long.parseLong(o.s("pid", "0"));
+      // --pid PID[,PID...]: the proxy's processes (several for a cluster of nodes on this machine), CPU summed.
+      long[] pids = Arrays.stream(o.s("pid", "0").split(",")).mapToLong(Long::parseLong).filter(x -> x > 0).toArray();
       long t0 = System.nanoTime();
       Worker[] ws = new Worker[threads];
       Thread[] ts = new Thread[threads];
@@ -414,10 +415,10 @@ public final class LoadGen {
       }
       // CPU used during the measured window: the proxy's (all its processes) and the load generator's own
       sleepUntil(t0 + warmupNs);
-      long proxyCpu0 = pid > 0 ? cpuNanos(pid) : 0;
+      long proxyCpu0 = cpuNanos(pids);
       long ownCpu0 = ownCpuNanos();
       sleepUntil(t0 + warmupNs + durationNs);
-      long proxyCpu1 = pid > 0 ? cpuNanos(pid) : 0;
+      long proxyCpu1 = cpuNanos(pids);
       long ownCpu1 = ownCpuNanos();
       long completed = 0;
       long errorsInWindow = 0;
@@ -445,7 +446,7 @@ public final class LoadGen {
       res.put(p + "_p99_ms", pct(l, 0.99) / 1e6);
       res.put(p + "_p999_ms", pct(l, 0.999) / 1e6);
       res.put(p + "_errors", errorsInWindow);
-      if (pid > 0 && completed > 0) res.put(p + "_proxy_cpu_us_per_session", (proxyCpu1 - proxyCpu0) / 1e3 / completed);
+      if (pids.length > 0 && completed > 0) res.put(p + "_proxy_cpu_us_per_session", (proxyCpu1 - proxyCpu0) / 1e3 / completed);
       res.put(p + "_loadgen_cpu_pct", 100.0 * (ownCpu1 - ownCpu0) / durationNs);
       if (!errors.isEmpty()) System.out.println("  errors by kind: " + errors);
       System.out.printf(Locale.ROOT, "  (%s: %.1f s wall)%n", res.subject, (System.nanoTime() - t0) / 1e9);
@@ -634,6 +635,13 @@ public final class LoadGen {
   static void sleepUntil(long nanoTime) throws InterruptedException {
     long d;
     while ((d = nanoTime - System.nanoTime()) > 0) Thread.sleep(Math.max(1, d / 1_000_000), 0);
+  }
+
+  /** {@link #cpuNanos(long)} summed over {@code pids}. */
+  static long cpuNanos(long[] pids) {
+    long sum = 0;
+    for (long pid : pids) sum += cpuNanos(pid);
+    return sum;
   }
 
   /** CPU time (user + system) of a process and its descendants, from /proc/PID/stat, in nanoseconds. */

@@ -29,14 +29,26 @@ public final class AuthVerticle extends VerticleBase {
 
   private final UserStore users;
   private final SessionLimiter limiter;
+  private final SessionRates rates;
   private volatile ProxyConfig config;
   private volatile RuleEngine rules;
   private CredentialChecker credentials;
 
   public AuthVerticle(ProxyConfig config, UserStore users, SessionLimiter limiter) {
+    this(config, users, limiter, new InMemorySessionRateLimiter());
+  }
+
+  /** With {@code rateLimiter} for the new-session rate limits (a cluster's is cluster-wide). */
+  public AuthVerticle(ProxyConfig config, UserStore users, SessionLimiter limiter, SessionRateLimiter rateLimiter) {
     this.users = users;
     this.limiter = limiter;
+    this.rates = new SessionRates(rateLimiter);
     apply(config);
+  }
+
+  /** The new-session rate limits and their refusal counters. */
+  public SessionRates sessionRates() {
+    return rates;
   }
 
   /** Switches to a new configuration: rules and limits apply to the next question asked. */
@@ -95,9 +107,18 @@ public final class AuthVerticle extends VerticleBase {
 
   private Future<Verdict> openSession(JsonObject body) {
     boolean udp = AuthAddresses.KIND_UDP_ASSOCIATION.equals(body.getString("kind"));
+    ProxyConfig.Limits limits = config.limits();
+    if (udp) {
+      return openSlots(body, true, limits);
+    }
+    // A new session: its rate token first, then its slot (a session the rate refuses costs no slot check).
+    return rates.check(body.getString("user"), body.getString("client"), limits)
+        .compose(refused -> refused != null ? Future.succeededFuture(refused) : openSlots(body, false, limits));
+  }
+
+  private Future<Verdict> openSlots(JsonObject body, boolean udp, ProxyConfig.Limits limits) {
     String user = body.getString("user");
     String client = body.getString("client");
-    ProxyConfig.Limits limits = config.limits();
     int perUser = udp ? limits.udpAssociationsPerUser() : limits.sessionsPerUser();
     int perIp = udp ? limits.udpAssociationsPerClientIp() : limits.sessionsPerClientIp();
     String what = udp ? "udp-associations" : "sessions";

@@ -90,9 +90,19 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
   public record Timeouts(Duration handshake, Duration connect, Duration idle, Duration halfClose, Duration auth) {
   }
 
-  /** Zero means unlimited. */
+  /**
+   * Zero means unlimited. {@code newSessionsPerSecondPer*}: sessions let through per second per user and per client
+   * address (README, "Configuration reference"; {@code SessionRates} in auth-verticle).
+   */
   public record Limits(int sessionsPerUser, int sessionsPerClientIp, int pendingHandshakes,
-                       int udpAssociationsPerUser, int udpAssociationsPerClientIp) {
+                       int udpAssociationsPerUser, int udpAssociationsPerClientIp,
+                       int newSessionsPerSecondPerUser, int newSessionsPerSecondPerClientIp) {
+    /** Without the new-session rate limits (off). */
+    public Limits(int sessionsPerUser, int sessionsPerClientIp, int pendingHandshakes, int udpAssociationsPerUser,
+                  int udpAssociationsPerClientIp) {
+      this(sessionsPerUser, sessionsPerClientIp, pendingHandshakes, udpAssociationsPerUser, udpAssociationsPerClientIp,
+          0, 0);
+    }
   }
 
   /**
@@ -249,13 +259,16 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
         t.duration("auth", Duration.ofSeconds(5), ms100, Duration.ofMinutes(1)));
 
     Section lim = new Section("limits", root.object("limits"), "sessions-per-user", "sessions-per-client-ip",
-        "pending-handshakes", "udp-associations-per-user", "udp-associations-per-client-ip");
+        "pending-handshakes", "udp-associations-per-user", "udp-associations-per-client-ip",
+        "new-sessions-per-second-per-user", "new-sessions-per-second-per-client-ip");
     Limits limits = new Limits(
         lim.integer("sessions-per-user", 0, 0, 10_000_000),
         lim.integer("sessions-per-client-ip", 0, 0, 10_000_000),
         lim.integer("pending-handshakes", 4096, 1, 10_000_000),
         lim.integer("udp-associations-per-user", 0, 0, 10_000_000),
-        lim.integer("udp-associations-per-client-ip", 0, 0, 10_000_000));
+        lim.integer("udp-associations-per-client-ip", 0, 0, 10_000_000),
+        lim.integer("new-sessions-per-second-per-user", 0, 0, 1_000_000),
+        lim.integer("new-sessions-per-second-per-client-ip", 0, 0, 1_000_000));
 
     Section b = new Section("bind", root.object("bind"), "host", "advertise", "ports", "accept-timeout");
     Bind bind = new Bind(ipOrNull(b, "host"), ipOrNull(b, "advertise"), PortRange.parse(b.key("ports"), b.string("ports", "0")),

@@ -4,7 +4,9 @@ import com.hazelcast.core.HazelcastInstance;
 import dev.vxsocks.auth.AuthVerticle;
 import dev.vxsocks.auth.InMemorySessionLimiter;
 import dev.vxsocks.auth.InMemoryUserStore;
+import dev.vxsocks.auth.SessionRates;
 import dev.vxsocks.auth.cluster.HazelcastSessionLimiter;
+import dev.vxsocks.auth.cluster.HazelcastSessionRateLimiter;
 import dev.vxsocks.auth.cluster.HazelcastUserStore;
 import dev.vxsocks.auth.cluster.SharedConfig;
 import dev.vxsocks.config.ProxyConfig;
@@ -99,7 +101,8 @@ public final class Node {
       ProxyConfig effective = parts.current() == null ? config : config.withShared(parts.current().config());
       String version = parts.current() == null ? fileVersion : parts.current().version();
       versions.accept(version);
-      AuthVerticle auth = new AuthVerticle(effective, parts.users(), parts.limiter());
+      AuthVerticle auth = new AuthVerticle(effective, parts.users(), parts.limiter(),
+          new HazelcastSessionRateLimiter(vertx, hz, config.cluster()));
       return vertx.deployVerticle(auth)
           .compose(id -> vertx.executeBlocking(() -> {
             parts.shared().watch((next, err) -> {
@@ -163,6 +166,11 @@ public final class Node {
 
   public ProxyServer server() {
     return server;
+  }
+
+  /** The new-session rate limits, with their refusal counters. */
+  public SessionRates sessionRates() {
+    return auth.sessionRates();
   }
 
   public Vertx vertx() {

@@ -93,7 +93,7 @@ public final class ProxyMetrics {
     }
     authResult(AuthMethodName.NONE.configName(), "ok", 0);
     for (String cause : new String[] {"client-rule", "request-rule", "limit-per-user", "limit-per-ip",
-        "pending-handshakes", "auth-unavailable"}) {
+        "rate-per-user", "rate-per-ip", "pending-handshakes", "auth-unavailable"}) {
       refused(cause, 0);
     }
     authRoundTrip = timer("vxsocks_auth_round_trip", "A question to the auth verticle and its answer",

@@ -23,7 +23,7 @@ import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
  * <p>It declares the structures Vert.x 5's own {@code default-cluster.xml} (vertx-hazelcast 5.0.10) declares — the
  * {@code __vertx.subs} multimap (SET values) and the {@code __vertx.haInfo} and {@code __vertx.nodeInfo} maps, each
  * with one backup — plus ours ({@link #SESSIONS_MAP}, {@link #USERS_MAP}, {@link #CONFIG_MAP}), also with one backup
- * so a crashed member's data survives (README, "Running a cluster").
+ * so a crashed member's data survives (README, "Running a cluster"), and {@link #RATES_MAP}, without one.
  *
  * <p>After a split brain, the side that merges into the other offers its entries of {@link #SESSIONS_MAP} to the
  * other side and {@link DiscardMergePolicy} drops them all: that map's entries hold each member's share, and the
@@ -40,6 +40,11 @@ public final class HazelcastSetup {
 
   /** One entry per limited key ({@code u:NAME}, {@code ip:ADDRESS}) holding each member's session count. */
   public static final String SESSIONS_MAP = "vxsocks.sessions";
+  /**
+   * One entry per key of a new-session rate limit ({@code u:NAME}, {@code ip:ADDRESS}): its rate state, with a
+   * time-to-live of a second or two and no backup (a lost state is a full bucket: HazelcastSessionRateLimiter).
+   */
+  public static final String RATES_MAP = "vxsocks.rates";
   /** Users by name (the cluster-wide user store). */
   public static final String USERS_MAP = "vxsocks.users";
   /** The configuration rolled out with {@code config apply}, and the version each member runs. */
@@ -94,6 +99,7 @@ public final class HazelcastSetup {
     cfg.addMapConfig(new MapConfig("__vertx.nodeInfo").setBackupCount(1));
     cfg.addMapConfig(new MapConfig(SESSIONS_MAP).setBackupCount(1)
         .setMergePolicyConfig(new MergePolicyConfig().setPolicy(DiscardMergePolicy.class.getName())));
+    cfg.addMapConfig(new MapConfig(RATES_MAP).setBackupCount(0));
     cfg.addMapConfig(new MapConfig(USERS_MAP).setBackupCount(1));
     cfg.addMapConfig(new MapConfig(CONFIG_MAP).setBackupCount(1));
     return cfg;
