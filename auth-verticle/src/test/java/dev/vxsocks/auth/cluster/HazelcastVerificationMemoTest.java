@@ -1,0 +1,123 @@
+package dev.vxsocks.auth.cluster;
+
+import com.hazelcast.core.EntryView;
+import com.hazelcast.core.Hazelcast;
+import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.map.IMap;
+import dev.vxsocks.auth.MemoSecret;
+import dev.vxsocks.config.cluster.HazelcastSetup;
+import io.vertx.core.Vertx;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Timeout;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The memo in a cluster's map: two Hazelcast members in this JVM, joined over TCP/IP on 127.0.0.1 with multicast off
+ * under a cluster name of their own. What one member records the other finds; the map holds neither the secret nor
+ * the password nor the name; an entry carries the lifetime as its TTL; and it survives the member that wrote it.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class HazelcastVerificationMemoTest {
+
+  private static final byte[] SECRET = "memo-test-secret-0123456789abcdef0123456789".getBytes(StandardCharsets.US_ASCII);
+  private static final String HASH = "$pbkdf2-sha256$i=600000$EBESExQVFhcYGRobHB0eHw$ykMxUYVFttwNeFlvN0rcBGMjuWA8fzmn8wsfLr8Auog";
+  private static final String PASSWORD = "correct horse battery staple";
+  private static final Duration TTL = Duration.ofMinutes(10);
+
+  private static Vertx vertx;
+  private static HazelcastInstance hzA;
+  private static HazelcastInstance hzB;
+
+  @BeforeAll
+  static void start() throws Exception {
+    String name = "memo-" + UUID.randomUUID();
+    int portA = TwoMemberClusterTest.freePort();
+    int portB = TwoMemberClusterTest.freePort();
+    List<String> members = List.of("127.0.0.1:" + portA, "127.0.0.1:" + portB);
+    hzA = Hazelcast.newHazelcastInstance(HazelcastSetup.hazelcastConfig(TwoMemberClusterTest.cluster(name, portA, members, true), false));
+    hzB = Hazelcast.newHazelcastInstance(HazelcastSetup.hazelcastConfig(TwoMemberClusterTest.cluster(name, portB, members, true), false));
+    TwoMemberClusterTest.poll(Duration.ofSeconds(30), () -> hzA.getCluster().getMembers().size() == 2);
+    vertx = Vertx.vertx();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    if (vertx != null) {
+      vertx.close().await(20, TimeUnit.SECONDS);
+    }
+    for (HazelcastInstance hz : new HazelcastInstance[] {hzB, hzA}) {
+      if (hz != null && hz.getLifecycleService().isRunning()) {
+        hz.shutdown();
+      }
+    }
+  }
+
+  private static HazelcastVerificationMemo memo(HazelcastInstance hz, byte[] secret) {
+    return new HazelcastVerificationMemo(vertx, hz, MemoSecret.of(secret), TTL, Duration.ofSeconds(2));
+  }
+
+  private static boolean matches(HazelcastVerificationMemo memo, String name, String password) throws Exception {
+    return memo.check(name, HASH, password).await(10, TimeUnit.SECONDS);
+  }
+
+  @Test
+  @Order(1)
+  void whatOneMemberRecordsTheOtherFindsAndTheMapHoldsNoSecret() throws Exception {
+    HazelcastVerificationMemo onA = memo(hzA, SECRET);
+    HazelcastVerificationMemo onB = memo(hzB, SECRET);
+    HazelcastVerificationMemo otherSecret = memo(hzB, "another secret, also thirty-two bytes long".getBytes(StandardCharsets.US_ASCII));
+    IMap<String, String> map = hzB.getMap(HazelcastSetup.MEMO_MAP);
+
+    onA.record("carol", HASH, PASSWORD);
+    TwoMemberClusterTest.poll(Duration.ofSeconds(5), () -> map.size() == 1);
+    assertThat(matches(onB, "carol", PASSWORD)).isTrue();
+    assertThat(matches(onB, "carol", "wrong")).isFalse();
+    assertThat(matches(otherSecret, "carol", PASSWORD)).as("a node with another secret").isFalse();
+
+    Map.Entry<String, String> e = Map.copyOf(map).entrySet().iterator().next();
+    String stored = e.getKey() + " " + e.getValue();
+    assertThat(stored).doesNotContain(new String(SECRET, StandardCharsets.US_ASCII))
+        .doesNotContain(HexFormat.of().formatHex(SECRET)).doesNotContain(Base64.getEncoder().encodeToString(SECRET))
+        .doesNotContain(PASSWORD).doesNotContain("carol").doesNotContain(HASH);
+    EntryView<String, String> view = map.getEntryView(e.getKey());
+    assertThat(view.getTtl()).isEqualTo(TTL.toMillis());
+
+    onB.drop("carol");
+    TwoMemberClusterTest.poll(Duration.ofSeconds(5), map::isEmpty);
+    assertThat(matches(onA, "carol", PASSWORD)).isFalse();
+  }
+
+  @Test
+  @Order(2)
+  void anEntrySurvivesTheMemberThatWroteIt() throws Exception {
+    HazelcastVerificationMemo onA = memo(hzA, SECRET);
+    IMap<String, String> mapA = hzA.getMap(HazelcastSetup.MEMO_MAP);
+    // Ten users, so that some entries are owned by each member.
+    for (int i = 0; i < 10; i++) {
+      onA.record("user" + i, HASH, PASSWORD + i);
+    }
+    TwoMemberClusterTest.poll(Duration.ofSeconds(5), () -> mapA.size() == 10);
+    hzA.getLifecycleService().terminate(); // no graceful hand-over: as with kill -9
+    TwoMemberClusterTest.poll(Duration.ofSeconds(30), () -> hzB.getCluster().getMembers().size() == 1);
+    HazelcastVerificationMemo onB = memo(hzB, SECRET);
+    for (int i = 0; i < 10; i++) {
+      assertThat(matches(onB, "user" + i, PASSWORD + i)).as("user%d after member A died", i).isTrue();
+    }
+  }
+}
