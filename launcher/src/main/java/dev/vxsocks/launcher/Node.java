@@ -4,14 +4,18 @@ import com.hazelcast.core.HazelcastInstance;
 import dev.vxsocks.auth.AuthVerticle;
 import dev.vxsocks.auth.InMemorySessionLimiter;
 import dev.vxsocks.auth.InMemoryUserStore;
+import dev.vxsocks.auth.MemoSecret;
+import dev.vxsocks.auth.VerificationMemo;
 import dev.vxsocks.auth.cluster.HazelcastSessionLimiter;
 import dev.vxsocks.auth.cluster.HazelcastUserStore;
+import dev.vxsocks.auth.cluster.HazelcastVerificationMemo;
 import dev.vxsocks.auth.cluster.SharedConfig;
 import dev.vxsocks.config.ProxyConfig;
 import dev.vxsocks.proxy.ProxyServer;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 
+import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Logger;
 
@@ -53,6 +57,15 @@ public final class Node {
    */
   public static Future<Node> start(Vertx vertx, ProxyConfig config, String fileVersion, int proxyInstances,
                                    HazelcastInstance hz) {
+    return start(vertx, config, fileVersion, proxyInstances, hz, null);
+  }
+
+  /**
+   * As above; a cluster node with a {@code memoSecret} ({@link #memoSecret}) shares the passwords it verifies with
+   * the other nodes through the verification memo for {@code cluster.memo-ttl}.
+   */
+  public static Future<Node> start(Vertx vertx, ProxyConfig config, String fileVersion, int proxyInstances,
+                                   HazelcastInstance hz, MemoSecret memoSecret) {
     // The auth verticle's addresses are per Vert.x instance: a second node on the same one would answer for the first.
     if (vertx.sharedData().getLocalMap(NODE_MAP).putIfAbsent("node", Boolean.TRUE) != null) {
       return Future.failedFuture(new IllegalStateException("a vxsocks node is already running on this Vert.x instance"));
@@ -83,7 +96,9 @@ public final class Node {
     }, false).compose(parts -> {
       ProxyConfig effective = parts.current() == null ? config : config.withShared(parts.current().config());
       String version = parts.current() == null ? fileVersion : parts.current().version();
-      AuthVerticle auth = new AuthVerticle(effective, parts.users(), parts.limiter());
+      VerificationMemo memo = memoSecret == null ? VerificationMemo.NONE : new HazelcastVerificationMemo(vertx, hz,
+          memoSecret, config.cluster().memoTtl(), config.cluster().storeTimeout());
+      AuthVerticle auth = new AuthVerticle(effective, parts.users(), parts.limiter(), memo);
       return vertx.deployVerticle(auth)
           .compose(id -> vertx.executeBlocking(() -> {
             parts.shared().watch((next, err) -> {
@@ -111,6 +126,28 @@ public final class Node {
           .onSuccess(deployed::set)
           .map(server -> new Node(vertx, server, effective, version, auth, null));
     });
+  }
+
+  /**
+   * The secret of a cluster node's verification memo, read from {@code cluster.memo-secret-file} (a missing, unreadable
+   * or short file is a {@link dev.vxsocks.config.ConfigException}), or null when the memo is off: then a WARNING says
+   * what that costs after a failover. Logs the secret's fingerprint, which must be the same on every node.
+   */
+  public static MemoSecret memoSecret(ProxyConfig.Cluster c) {
+    if (c.memoSecretFile() == null) {
+      LOG.warning("memo: cluster.memo-secret-file is not set, so the verification memo is off: after a failover, "
+          + "every user of the lost node pays the slow password hash again on the node they reach, a few logins per "
+          + "second per core (README, \"Logins after a failover\")");
+      return null;
+    }
+    if (!c.memoEnabled()) {
+      LOG.info("memo: the verification memo is off (cluster.memo-ttl: 0s)");
+      return null;
+    }
+    MemoSecret secret = MemoSecret.fromFile(Path.of(c.memoSecretFile()), "cluster.memo-secret-file");
+    LOG.info("memo: verification memo on, lifetime " + c.memoTtl().toSeconds() + "s, secret fingerprint "
+        + secret.fingerprint() + " (the same on every node, or nodes do not share what they verified)");
+    return secret;
   }
 
   /**
