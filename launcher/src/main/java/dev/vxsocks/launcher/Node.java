@@ -96,8 +96,8 @@ public final class Node {
     }, false).compose(parts -> {
       ProxyConfig effective = parts.current() == null ? config : config.withShared(parts.current().config());
       String version = parts.current() == null ? fileVersion : parts.current().version();
-      VerificationMemo memo = memoSecret == null ? VerificationMemo.NONE : new HazelcastVerificationMemo(vertx, hz,
-          memoSecret, config.cluster().memoTtl(), config.cluster().storeTimeout());
+      VerificationMemo memo = memoSecret == null ? VerificationMemo.NONE
+          : new HazelcastVerificationMemo(hz, memoSecret, config.cluster().memoTtl());
       AuthVerticle auth = new AuthVerticle(effective, parts.users(), parts.limiter(), memo);
       return vertx.deployVerticle(auth)
           .compose(id -> vertx.executeBlocking(() -> {

@@ -3,6 +3,7 @@ package dev.vxsocks.launcher;
 import com.hazelcast.client.HazelcastClient;
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.map.IMap;
+import com.hazelcast.replicatedmap.ReplicatedMap;
 import dev.vxsocks.auth.MemoSecret;
 import dev.vxsocks.config.PasswordHash;
 import dev.vxsocks.config.ProxyConfig;
@@ -160,7 +161,7 @@ class FailoverLoginStormTest {
     MemoSecret secret = MemoSecret.fromFile(secretFile, "test");
     HazelcastInstance client = HazelcastClient.newHazelcastClient(HazelcastSetup.clientConfig(cluster, 20_000));
     try {
-      IMap<String, String> memo = client.getMap(HazelcastSetup.MEMO_MAP);
+      ReplicatedMap<String, String> memo = client.getReplicatedMap(HazelcastSetup.MEMO_MAP);
       NodeProcess.poll(Duration.ofSeconds(10), () -> memo.size() == (MEMO ? USERS : 0));
 
       // user007 gets a new password: dropped from the memo, refused in its old form, accepted in its new one.
@@ -177,7 +178,8 @@ class FailoverLoginStormTest {
       }
 
       // Nothing the cluster holds contains the secret.
-      for (String map : List.of(HazelcastSetup.MEMO_MAP, HazelcastSetup.USERS_MAP, HazelcastSetup.CONFIG_MAP)) {
+      assertThat(String.valueOf(Map.copyOf(memo))).doesNotContain(secretText).doesNotContain(passwords[0]);
+      for (String map : List.of(HazelcastSetup.USERS_MAP, HazelcastSetup.CONFIG_MAP)) {
         IMap<Object, Object> m = client.getMap(map);
         assertThat(String.valueOf(Map.copyOf(m))).as(map).doesNotContain(secretText).doesNotContain(passwords[0]);
       }
