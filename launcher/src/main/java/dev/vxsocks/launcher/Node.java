@@ -78,7 +78,7 @@ public final class Node {
           .map(server -> new Node(vertx, server, config, fileVersion, auth, users));
     }
     record Parts(HazelcastUserStore users, HazelcastSessionLimiter limiter, SharedConfig shared,
-                 SharedConfig.Versioned current) {
+                 SharedConfig.Versioned current, VerificationMemo memo) {
     }
     // Set once the proxy is deployed; a rollout arriving before that reaches it through the effective config.
     AtomicReference<ProxyServer> deployed = new AtomicReference<>();
@@ -92,13 +92,14 @@ public final class Node {
       } catch (RuntimeException unreadable) {
         LOG.warning("config: the rolled-out configuration is unusable, running the file's: " + unreadable.getMessage());
       }
-      return new Parts(users, limiter, shared, current);
+      // Getting the replicated map may wait for the cluster: here, off the event loop.
+      VerificationMemo memo = memoSecret == null ? VerificationMemo.NONE
+          : new HazelcastVerificationMemo(hz, memoSecret, config.cluster().memoTtl());
+      return new Parts(users, limiter, shared, current, memo);
     }, false).compose(parts -> {
       ProxyConfig effective = parts.current() == null ? config : config.withShared(parts.current().config());
       String version = parts.current() == null ? fileVersion : parts.current().version();
-      VerificationMemo memo = memoSecret == null ? VerificationMemo.NONE
-          : new HazelcastVerificationMemo(hz, memoSecret, config.cluster().memoTtl());
-      AuthVerticle auth = new AuthVerticle(effective, parts.users(), parts.limiter(), memo);
+      AuthVerticle auth = new AuthVerticle(effective, parts.users(), parts.limiter(), parts.memo());
       return vertx.deployVerticle(auth)
           .compose(id -> vertx.executeBlocking(() -> {
             parts.shared().watch((next, err) -> {
