@@ -30,19 +30,32 @@ public final class AuthVerticle extends VerticleBase {
   private final UserStore users;
   private final SessionLimiter limiter;
   private final SessionRates rates;
+  private final VerificationMemo memo;
   private volatile ProxyConfig config;
   private volatile RuleEngine rules;
   private CredentialChecker credentials;
 
   public AuthVerticle(ProxyConfig config, UserStore users, SessionLimiter limiter) {
-    this(config, users, limiter, new InMemorySessionRateLimiter());
+    this(config, users, limiter, new InMemorySessionRateLimiter(), VerificationMemo.NONE);
   }
 
   /** With {@code rateLimiter} for the new-session rate limits (a cluster's is cluster-wide). */
   public AuthVerticle(ProxyConfig config, UserStore users, SessionLimiter limiter, SessionRateLimiter rateLimiter) {
+    this(config, users, limiter, rateLimiter, VerificationMemo.NONE);
+  }
+
+  /** Sharing verified passwords through {@code memo} (a cluster's {@link VerificationMemo}). */
+  public AuthVerticle(ProxyConfig config, UserStore users, SessionLimiter limiter, VerificationMemo memo) {
+    this(config, users, limiter, new InMemorySessionRateLimiter(), memo);
+  }
+
+  /** A cluster node's: cluster-wide rate limits and the verification memo. */
+  public AuthVerticle(ProxyConfig config, UserStore users, SessionLimiter limiter, SessionRateLimiter rateLimiter,
+                      VerificationMemo memo) {
     this.users = users;
     this.limiter = limiter;
     this.rates = new SessionRates(rateLimiter);
+    this.memo = memo;
     apply(config);
   }
 
@@ -61,12 +74,13 @@ public final class AuthVerticle extends VerticleBase {
   public Future<?> start() {
     int decoyIterations = config.users().stream().mapToInt(u -> u.password().iterations()).max()
         .orElse(dev.vxsocks.config.PasswordHash.DEFAULT_ITERATIONS);
-    credentials = new CredentialChecker(vertx, users, CREDENTIAL_CACHE_TTL, decoyIterations);
+    credentials = new CredentialChecker(vertx, users, CREDENTIAL_CACHE_TTL, decoyIterations, memo);
     var bus = vertx.eventBus();
     DeliveryOptions localOnly = new DeliveryOptions().setLocalOnly(true);
     users.listen((name, revoked) -> {
       credentials.forget(name);
       if (revoked) {
+        memo.drop(name);
         LOG.info("auth: user " + name + " was disabled, removed or given a new password: closing its sessions on this node");
         bus.publish(AuthAddresses.USER_REVOKED, name, localOnly);
       }

@@ -38,12 +38,20 @@ public final class CredentialChecker {
   private final SecretKeySpec cacheKey;
   private final Map<String, Remembered> cache = new ConcurrentHashMap<>();
   private final Map<String, Future<Boolean>> inFlight = new ConcurrentHashMap<>();
+  /** Asked before the slow hash, told after a success: passwords verified lately anywhere in the cluster. */
+  private final VerificationMemo memo;
 
   /**
    * {@code decoyIterations} should be what the configured users' hashes cost, so that an unknown name takes as long
    * to refuse as a wrong password.
    */
   public CredentialChecker(Vertx vertx, UserStore users, Duration cacheTtl, int decoyIterations) {
+    this(vertx, users, cacheTtl, decoyIterations, VerificationMemo.NONE);
+  }
+
+  /** As above, with a {@link VerificationMemo} asked before the slow hash and told of every success. */
+  public CredentialChecker(Vertx vertx, UserStore users, Duration cacheTtl, int decoyIterations, VerificationMemo memo) {
+    this.memo = memo;
     this.decoyIterations = decoyIterations;
     this.vertx = vertx;
     this.users = users;
@@ -70,6 +78,7 @@ public final class CredentialChecker {
         if (r.expiresAtNanos() - now < ttlNanos / 2) {
           // Still in use: keep it, so a steady stream of logins does not pay the hash again every TTL.
           cache.put(name, new Remembered(r.hash(), r.mac(), now + ttlNanos));
+          memo.record(name, r.hash(), password);
         }
         return Future.succeededFuture(Verdict.allow("cached"));
       }
@@ -80,7 +89,8 @@ public final class CredentialChecker {
       Future<Boolean> verified = inFlight.putIfAbsent(flight, mine.future());
       if (verified == null) {
         verified = mine.future();
-        vertx.executeBlocking(() -> user.password().verify(password.toCharArray()), false).onComplete(ar -> {
+        memo.check(name, user.password().encoded(), password).compose(known -> known ? Future.succeededFuture(true)
+            : vertx.executeBlocking(() -> user.password().verify(password.toCharArray()), false)).onComplete(ar -> {
           inFlight.remove(flight, mine.future());
           mine.handle(ar);
         });
@@ -90,6 +100,7 @@ public final class CredentialChecker {
           return Verdict.deny(Verdict.BAD_CREDENTIALS, "wrong password");
         }
         cache.put(name, new Remembered(user.password().encoded(), mac, System.nanoTime() + ttlNanos));
+        memo.record(name, user.password().encoded(), password);
         return Verdict.allow("verified");
       });
     });

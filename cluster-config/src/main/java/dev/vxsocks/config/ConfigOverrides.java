@@ -33,7 +33,7 @@ public final class ConfigOverrides {
       "udp.host", "udp.advertise", "udp.ports", "udp.idle-timeout",
       "cluster.enabled", "cluster.name", "cluster.join", "cluster.members", "cluster.host", "cluster.port",
       "cluster.eventbus-host", "cluster.eventbus-port", "cluster.join-wait", "cluster.store-unreachable",
-      "cluster.store-timeout",
+      "cluster.store-timeout", "cluster.memo-secret-file", "cluster.memo-ttl",
       "admin.host", "admin.port", "drain.grace", "drain.timeout", "log.format");
   private static final List<String> LIST_KEYS = List.of("auth.methods", "cluster.members", "listen.proxy-protocol-from");
 

@@ -130,12 +130,24 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
    * The {@code cluster} section. {@code members} are {@code host:port} Hazelcast addresses (TCP join);
    * {@code eventbusPort} 0 means a free port. {@code refuseWhenUnreachable}: what a new session needing a limit check
    * gets when the cluster store does not answer within {@code storeTimeout} (true: refused; false: allowed uncounted).
+   * {@code memoSecretFile}: the file holding the secret that keys the cluster-wide verification memo (null: no memo);
+   * {@code memoTtl}: how long a verified password stays in the memo after its last login (zero: no memo). The file is
+   * read when the node starts, not here, so that a configuration naming it validates anywhere (README, "Logins after
+   * a failover").
    */
   public record Cluster(boolean enabled, String name, Join join, List<String> members, String host, int port,
                         String eventbusHost, int eventbusPort, Duration joinWait, boolean refuseWhenUnreachable,
-                        Duration storeTimeout, String kubernetesNamespace, String kubernetesServiceName) {
+                        Duration storeTimeout, String kubernetesNamespace, String kubernetesServiceName,
+                        String memoSecretFile, Duration memoTtl) {
+    public static final Duration DEFAULT_MEMO_TTL = Duration.ofHours(1);
     public static final Cluster DISABLED = new Cluster(false, "vxsocks", Join.TCP, List.of("127.0.0.1:5701"),
-        "127.0.0.1", 5701, "127.0.0.1", 0, Duration.ofSeconds(2), true, Duration.ofSeconds(2), null, null);
+        "127.0.0.1", 5701, "127.0.0.1", 0, Duration.ofSeconds(2), true, Duration.ofSeconds(2), null, null,
+        null, DEFAULT_MEMO_TTL);
+
+    /** True when logins verified on one node are remembered for the others (a secret file and a non-zero TTL). */
+    public boolean memoEnabled() {
+      return memoSecretFile != null && !memoTtl.isZero();
+    }
   }
 
   /**
@@ -280,7 +292,7 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
 
     Cluster cluster = cluster(new Section("cluster", root.object("cluster"), "enabled", "name", "join", "members",
         "host", "port", "eventbus-host", "eventbus-port", "join-wait", "store-unreachable", "store-timeout",
-        "kubernetes-namespace", "kubernetes-service-name"));
+        "kubernetes-namespace", "kubernetes-service-name", "memo-secret-file", "memo-ttl"));
 
     Section ad = new Section("admin", root.object("admin"), "host", "port");
     Admin admin = new Admin(ipAddress(ad, "host", "127.0.0.1"), ad.integer("port", Admin.DEFAULT_PORT, 0, 65535));
@@ -344,9 +356,17 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
       throw new ConfigException(c.key("store-unreachable"), "must be refuse or allow, got '" + policy + "'");
     }
     Duration storeTimeout = c.duration("store-timeout", d.storeTimeout(), Duration.ofMillis(50), Duration.ofMinutes(1));
+    String memoSecretFile = c.string("memo-secret-file", null);
+    if (memoSecretFile != null && memoSecretFile.isBlank()) {
+      throw new ConfigException(c.key("memo-secret-file"), "must name a file (leave the key out for no memo)");
+    }
+    Duration memoTtl = c.duration("memo-ttl", d.memoTtl(), Duration.ZERO, Duration.ofDays(7));
+    if (!memoTtl.isZero() && memoTtl.compareTo(Duration.ofSeconds(10)) < 0) {
+      throw new ConfigException(c.key("memo-ttl"), "must be 0s (no memo) or between 10s and 7d, got " + memoTtl.toMillis() + "ms");
+    }
     return new Cluster(enabled, name, join, List.copyOf(members), host, port, ebHost, ebPort, joinWait,
         policy.equals("refuse"), storeTimeout, c.string("kubernetes-namespace", null),
-        c.string("kubernetes-service-name", null));
+        c.string("kubernetes-service-name", null), memoSecretFile, memoTtl);
   }
 
   private static String ipAddress(Section s, String key, String def) {

@@ -78,6 +78,26 @@ class ClusterConfigTest {
   }
 
   @Test
+  void verificationMemoNeedsASecretFileAndANonZeroLifetime() {
+    Cluster none = cluster("{\"enabled\":true}");
+    assertThat(none.memoSecretFile()).isNull();
+    assertThat(none.memoTtl()).isEqualTo(Duration.ofHours(1));
+    assertThat(none.memoEnabled()).isFalse();
+    Cluster on = cluster("{\"enabled\":true,\"memo-secret-file\":\"/etc/vxsocks/memo.secret\",\"memo-ttl\":\"30m\"}");
+    assertThat(on.memoSecretFile()).isEqualTo("/etc/vxsocks/memo.secret");
+    assertThat(on.memoTtl()).isEqualTo(Duration.ofMinutes(30));
+    assertThat(on.memoEnabled()).isTrue();
+    assertThat(cluster("{\"memo-secret-file\":\"m\",\"memo-ttl\":\"0s\"}").memoEnabled()).isFalse();
+    failsOn("{\"memo-secret-file\":\" \"}", "cluster.memo-secret-file");
+    failsOn("{\"memo-ttl\":\"5s\"}", "cluster.memo-ttl");
+    failsOn("{\"memo-ttl\":\"8d\"}", "cluster.memo-ttl");
+    JsonObject json = ConfigOverrides.apply(new JsonObject(), Map.of("VXSOCKS_CLUSTER_MEMO_SECRET_FILE", "/run/memo"),
+        Map.of("vxsocks.cluster.memo-ttl", "2h"));
+    assertThat(ProxyConfig.fromJson(json).cluster().memoSecretFile()).isEqualTo("/run/memo");
+    assertThat(ProxyConfig.fromJson(json).cluster().memoTtl()).isEqualTo(Duration.ofHours(2));
+  }
+
+  @Test
   void aRolledOutConfigNeverChangesListenOrCluster() {
     ProxyConfig node = ProxyConfig.fromJson(new JsonObject("{\"listen\":{\"port\":1081},"
         + "\"cluster\":{\"enabled\":true,\"port\":5702},\"limits\":{\"sessions-per-user\":1}}"));
@@ -97,6 +117,8 @@ class ClusterConfigTest {
     assertThat(cfg.getMultiMapConfig("__vertx.subs").getValueCollectionType()).isEqualTo(MultiMapConfig.ValueCollectionType.SET);
     assertThat(cfg.getMapConfigs()).containsKeys("__vertx.haInfo", "__vertx.nodeInfo", HazelcastSetup.SESSIONS_MAP);
     assertThat(cfg.getMapConfig(HazelcastSetup.SESSIONS_MAP).getBackupCount()).isEqualTo(1);
+    // Every member holds every memo entry: a login after a failover reads its own member's copy.
+    assertThat(cfg.getReplicatedMapConfigs()).containsKey(HazelcastSetup.MEMO_MAP);
     // After a split brain the merging side's session shares are dropped; each merged member puts its own back.
     assertThat(cfg.getMapConfig(HazelcastSetup.SESSIONS_MAP).getMergePolicyConfig().getPolicy())
         .isEqualTo(DiscardMergePolicy.class.getName());

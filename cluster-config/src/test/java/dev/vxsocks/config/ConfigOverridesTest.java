@@ -153,7 +153,8 @@ class ConfigOverridesTest {
       assertThat(env).matches("[A-Z_]+");
       assertThat(names.add(env)).as(key).isTrue();
       // Each one round-trips through apply and validation.
-      String value = key.startsWith("timeouts.") || key.startsWith("drain.") || key.endsWith("-timeout")
+      String value = key.equals("cluster.memo-ttl") ? "1h"
+          : key.startsWith("timeouts.") || key.startsWith("drain.") || key.endsWith("-timeout")
           || key.equals("cluster.join-wait") ? "1s"
           : key.equals("listen.proxy-protocol-from") ? "127.0.0.9/32, 10.0.0.0/8"
           : key.equals("auth.methods") ? "username-password"

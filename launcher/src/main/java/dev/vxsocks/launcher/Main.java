@@ -1,5 +1,6 @@
 package dev.vxsocks.launcher;
 
+import dev.vxsocks.auth.MemoSecret;
 import dev.vxsocks.config.ConfigException;
 import dev.vxsocks.config.ConfigLoader;
 import dev.vxsocks.config.IpLiterals;
@@ -147,7 +148,9 @@ public final class Main {
             + " 'config apply FILE'");
       }
       HazelcastClusterManager manager = null;
+      MemoSecret memoSecret = null;
       if (cfg.cluster().enabled()) {
+        memoSecret = Node.memoSecret(cfg.cluster()); // a bad secret file stops start-up before the node joins
         vertx.close().await(30, TimeUnit.SECONDS);
         manager = HazelcastSetup.clusterManager(cfg.cluster());
         vertx = HazelcastSetup.clusteredVertx(options, cfg.cluster(), manager, transport).await(120, TimeUnit.SECONDS);
@@ -167,7 +170,7 @@ public final class Main {
         adminListen = null;
       }
       Node node = Node.start(vertx, cfg, version, instances,
-          manager == null ? null : manager.getHazelcastInstance(), metrics).await(60, TimeUnit.SECONDS);
+          manager == null ? null : manager.getHazelcastInstance(), memoSecret, metrics).await(60, TimeUnit.SECONDS);
       if (watch) {
         FileWatch.start(vertx, config, node, FILE_SCAN_PERIOD).await(30, TimeUnit.SECONDS);
       }
@@ -248,6 +251,10 @@ public final class Main {
     Vertx vertx = Vertx.vertx();
     try {
       ProxyConfig cfg = ConfigLoader.load(vertx, config).await(30, TimeUnit.SECONDS);
+      if (cfg.cluster().enabled() && cfg.cluster().memoEnabled()) {
+        // The file this node would read at start: missing, unreadable or short is an error here too.
+        MemoSecret.fromFile(Path.of(cfg.cluster().memoSecretFile()), "cluster.memo-secret-file");
+      }
       out.println("ok: " + ConfigLoader.describe(config) + " (listen " + IpLiterals.hostPort(cfg.listen().host(), cfg.listen().port())
           + ", " + cfg.users().size() + " users, " + cfg.rules().request().size() + " request rules)");
       return 0;

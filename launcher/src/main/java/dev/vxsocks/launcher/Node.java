@@ -5,9 +5,12 @@ import dev.vxsocks.auth.AuthVerticle;
 import dev.vxsocks.auth.InMemorySessionLimiter;
 import dev.vxsocks.auth.InMemoryUserStore;
 import dev.vxsocks.auth.SessionRates;
+import dev.vxsocks.auth.MemoSecret;
+import dev.vxsocks.auth.VerificationMemo;
 import dev.vxsocks.auth.cluster.HazelcastSessionLimiter;
 import dev.vxsocks.auth.cluster.HazelcastSessionRateLimiter;
 import dev.vxsocks.auth.cluster.HazelcastUserStore;
+import dev.vxsocks.auth.cluster.HazelcastVerificationMemo;
 import dev.vxsocks.auth.cluster.SharedConfig;
 import dev.vxsocks.config.ProxyConfig;
 import dev.vxsocks.proxy.ProxyMetrics;
@@ -16,6 +19,7 @@ import dev.vxsocks.proxy.command.PooledResolver;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 
+import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.logging.Logger;
@@ -49,13 +53,7 @@ public final class Node {
 
   /** Deploys the auth verticle first (the proxy asks it from its first connection on), then the proxy. */
   public static Future<Node> start(Vertx vertx, ProxyConfig config, int proxyInstances) {
-    return start(vertx, config, null, proxyInstances, null);
-  }
-
-  /** As {@link #start(Vertx, ProxyConfig, String, int, HazelcastInstance, NodeMetrics)}, exporting no metrics. */
-  public static Future<Node> start(Vertx vertx, ProxyConfig config, String fileVersion, int proxyInstances,
-                                   HazelcastInstance hz) {
-    return start(vertx, config, fileVersion, proxyInstances, hz, null);
+    return start(vertx, config, null, proxyInstances, null, null, null);
   }
 
   /**
@@ -66,7 +64,28 @@ public final class Node {
    * configuration, logged and reported when nothing was rolled out.
    */
   public static Future<Node> start(Vertx vertx, ProxyConfig config, String fileVersion, int proxyInstances,
+                                   HazelcastInstance hz) {
+    return start(vertx, config, fileVersion, proxyInstances, hz, null, null);
+  }
+
+  /** As above, exporting metrics into {@code metrics}. */
+  public static Future<Node> start(Vertx vertx, ProxyConfig config, String fileVersion, int proxyInstances,
                                    HazelcastInstance hz, NodeMetrics metrics) {
+    return start(vertx, config, fileVersion, proxyInstances, hz, null, metrics);
+  }
+
+  /**
+   * As above; a cluster node with a {@code memoSecret} ({@link #memoSecret}) shares the passwords it verifies with
+   * the other nodes through the verification memo for {@code cluster.memo-ttl}.
+   */
+  public static Future<Node> start(Vertx vertx, ProxyConfig config, String fileVersion, int proxyInstances,
+                                   HazelcastInstance hz, MemoSecret memoSecret) {
+    return start(vertx, config, fileVersion, proxyInstances, hz, memoSecret, null);
+  }
+
+  /** The full form: {@code memoSecret} and {@code metrics} may be null. */
+  public static Future<Node> start(Vertx vertx, ProxyConfig config, String fileVersion, int proxyInstances,
+                                   HazelcastInstance hz, MemoSecret memoSecret, NodeMetrics metrics) {
     ProxyMetrics proxyMetrics = metrics == null ? ProxyMetrics.none() : metrics.proxy();
     Consumer<String> versions = metrics == null ? v -> { } : metrics::configVersion;
     versions.accept(fileVersion);
@@ -82,7 +101,7 @@ public final class Node {
           .map(server -> new Node(vertx, server, config, fileVersion, auth, users, versions));
     }
     record Parts(HazelcastUserStore users, HazelcastSessionLimiter limiter, SharedConfig shared,
-                 SharedConfig.Versioned current) {
+                 SharedConfig.Versioned current, VerificationMemo memo) {
     }
     // Set once the proxy is deployed; a rollout arriving before that reaches it through the effective config.
     AtomicReference<ProxyServer> deployed = new AtomicReference<>();
@@ -96,13 +115,16 @@ public final class Node {
       } catch (RuntimeException unreadable) {
         LOG.warning("config: the rolled-out configuration is unusable, running the file's: " + unreadable.getMessage());
       }
-      return new Parts(users, limiter, shared, current);
+      // Getting the replicated map may wait for the cluster: here, off the event loop.
+      VerificationMemo memo = memoSecret == null ? VerificationMemo.NONE
+          : new HazelcastVerificationMemo(hz, memoSecret, config.cluster().memoTtl());
+      return new Parts(users, limiter, shared, current, memo);
     }, false).compose(parts -> {
       ProxyConfig effective = parts.current() == null ? config : config.withShared(parts.current().config());
       String version = parts.current() == null ? fileVersion : parts.current().version();
       versions.accept(version);
       AuthVerticle auth = new AuthVerticle(effective, parts.users(), parts.limiter(),
-          new HazelcastSessionRateLimiter(vertx, hz, config.cluster()));
+          new HazelcastSessionRateLimiter(vertx, hz, config.cluster()), parts.memo());
       return vertx.deployVerticle(auth)
           .compose(id -> vertx.executeBlocking(() -> {
             parts.shared().watch((next, err) -> {
@@ -131,6 +153,28 @@ public final class Node {
           .onSuccess(deployed::set)
           .map(server -> new Node(vertx, server, effective, version, auth, null, versions));
     });
+  }
+
+  /**
+   * The secret of a cluster node's verification memo, read from {@code cluster.memo-secret-file} (a missing, unreadable
+   * or short file is a {@link dev.vxsocks.config.ConfigException}), or null when the memo is off: then a WARNING says
+   * what that costs after a failover. Logs the secret's fingerprint, which must be the same on every node.
+   */
+  public static MemoSecret memoSecret(ProxyConfig.Cluster c) {
+    if (c.memoSecretFile() == null) {
+      LOG.warning("memo: cluster.memo-secret-file is not set, so the verification memo is off: after a failover, "
+          + "every user of the lost node pays the slow password hash again on the node they reach, a few logins per "
+          + "second per core (README, \"Logins after a failover\")");
+      return null;
+    }
+    if (!c.memoEnabled()) {
+      LOG.info("memo: the verification memo is off (cluster.memo-ttl: 0s)");
+      return null;
+    }
+    MemoSecret secret = MemoSecret.fromFile(Path.of(c.memoSecretFile()), "cluster.memo-secret-file");
+    LOG.info("memo: verification memo on, lifetime " + c.memoTtl().toSeconds() + "s, secret fingerprint "
+        + secret.fingerprint() + " (the same on every node, or nodes do not share what they verified)");
+    return secret;
   }
 
   /**

@@ -130,6 +130,30 @@ class MainCommandTest {
   }
 
   @Test
+  void checkConfigReadsTheMemoSecretFileACusterNodeWouldRead() throws Exception {
+    Path secret = dir.resolve("memo.secret");
+    String cluster = "cluster: { enabled: true, memo-secret-file: \"" + secret + "\" }\n";
+    Run missing = main("check-config", "--config", yaml(cluster).toString());
+    assertThat(missing.exit()).as(missing.describe()).isEqualTo(2);
+    assertThat(missing.err()).as(missing.describe())
+        .isEqualTo("vxsocks: config error: cluster.memo-secret-file: no such file: " + secret + "\n");
+
+    Files.writeString(secret, "short\n");
+    Run tooShort = main("check-config", "--config", yaml(cluster).toString());
+    assertThat(tooShort.exit()).as(tooShort.describe()).isEqualTo(2);
+    assertThat(tooShort.err().lines()).as(tooShort.describe()).hasSize(1);
+    assertThat(tooShort.err()).as(tooShort.describe())
+        .startsWith("vxsocks: config error: cluster.memo-secret-file: " + secret + " holds 5 bytes").doesNotContain("short");
+
+    Files.writeString(secret, "0123456789abcdef0123456789abcdef0123456789abcdef\n");
+    Run good = main("check-config", "--config", yaml(cluster).toString());
+    assertThat(good.exit()).as(good.describe()).isZero();
+    // Not a cluster: the key is ignored like every other cluster key.
+    Run single = main("check-config", "--config", yaml("cluster: { memo-secret-file: /nonexistent }\n").toString());
+    assertThat(single.exit()).as(single.describe()).isZero();
+  }
+
+  @Test
   void brokenYamlIsOneLine() throws Exception {
     Run r = main("check-config", "--config", yaml("listen: [unclosed\n  port: 1080\n").toString());
 

@@ -193,6 +193,19 @@ class MainRunProcessTest {
     }
   }
 
+  @Test
+  void aClusterNodeWithoutItsMemoSecretFileStopsBeforeJoining() throws Exception {
+    Path missing = dir.resolve("no-such-memo.secret");
+    int hz = LoopbackTargets.freePort();
+    String cluster = "cluster: { enabled: true, name: memo-" + System.nanoTime() + ", port: " + hz
+        + ", members: [\"127.0.0.1:" + hz + "\"], join-wait: 0s, memo-secret-file: \"" + missing + "\" }";
+    try (NodeProcess node = node("run", "--config", config("0", cluster).toString())) {
+      assertThat(node.exit()).as(node.log()).isEqualTo(2);
+      assertThat(node.log().lines()).as(node.log()).hasSize(1);
+      assertThat(node.log()).isEqualTo("vxsocks: config error: cluster.memo-secret-file: no such file: " + missing + "\n");
+    }
+  }
+
   /**
    * "Errors are one line on standard error and a non-zero exit code: 2 for a bad command line" (Main's javadoc):
    * an unknown --log-level is a bad command line, but today the node starts anyway, after java.util.logging prints

@@ -88,6 +88,8 @@ class ThreeNodeClusterTest {
       NodeProcess node = nodes.get(i);
       node.await(NodeProcess.LISTENING, Duration.ofSeconds(120)); // null if it ended: checked next
       assertThat(node.process.isAlive()).as("node %d is running; its log:%n%s", i, node.log()).isTrue();
+      // No cluster.memo-secret-file: the node runs without the verification memo, and says what that costs.
+      assertThat(node.log()).contains("WARNING dev.vxsocks.node memo: cluster.memo-secret-file is not set");
     }
     // Everyone sees everyone: alice authenticates on each node.
     for (int port : socksPorts) {

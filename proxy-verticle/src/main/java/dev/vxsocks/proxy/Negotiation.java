@@ -10,6 +10,7 @@ import dev.vxsocks.proxy.codec.Socks5PasswordRequest;
 import dev.vxsocks.proxy.codec.Socks5ProtocolException;
 import io.vertx.core.buffer.Buffer;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.logging.Logger;
 
@@ -76,7 +77,12 @@ final class Negotiation implements Socks5Decoder.Listener {
     return null;
   }
 
-  /** RFC 1929: the credentials go to the auth verticle; reading stops until it answers. */
+  /**
+   * RFC 1929: the credentials go to the auth verticle; reading stops until it answers. The answer may wait for the
+   * slow hash behind other logins (a storm after a failover), so it is awaited for the rest of the handshake deadline,
+   * not just {@code timeouts.auth}: a login still queued when the deadline comes is closed as a handshake timeout, which
+   * a client retries, rather than answered "bad credentials", which it may not.
+   */
   @Override
   public void onPasswordRequest(Socks5PasswordRequest request) {
     String name = request.username();
@@ -88,7 +94,9 @@ final class Negotiation implements Socks5Decoder.Listener {
       return;
     }
     session.control().pause();
-    session.authClient().authenticate(name, request.password(), session.clientIp()).onComplete(ar -> {
+    // A second past the deadline: the handshake timer, not the request's timeout, ends a login that waited too long.
+    Duration wait = session.handshakeTimeLeft().plusSeconds(1);
+    session.authClient().authenticate(name, request.password(), session.clientIp(), wait).onComplete(ar -> {
       if (session.ended()) {
         return;
       }

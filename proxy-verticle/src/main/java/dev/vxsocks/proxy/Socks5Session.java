@@ -30,6 +30,7 @@ import io.vertx.core.net.SocketAddress;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Supplier;
@@ -112,6 +113,12 @@ final class Socks5Session implements CommandContext, Relay.Listener {
     admission = new Admission(this);
     negotiation = new Negotiation(this);
     admission.start(proxyHeaderExpected);
+  }
+
+  /** What is left of {@code timeouts.handshake} since accept (at least 1 ms). */
+  Duration handshakeTimeLeft() {
+    long left = config.timeouts().handshake().toNanos() - (System.nanoTime() - startNanos);
+    return Duration.ofNanos(Math.max(left, 1_000_000));
   }
 
   /** The client's bytes during the handshake (and, for UDP ASSOCIATE, the control connection's end). */

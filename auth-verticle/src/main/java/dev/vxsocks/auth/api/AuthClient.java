@@ -40,6 +40,16 @@ public final class AuthClient {
     return ask(AuthAddresses.AUTHENTICATE, new JsonObject().put("user", user).put("password", password).put("client", client));
   }
 
+  /**
+   * As {@link #authenticate(String, String, String)}, waiting up to {@code wait} instead of the auth timeout: a
+   * credential check may wait its turn for the slow hash, behind a storm of logins, and is worth waiting for as long
+   * as the client's handshake may still last.
+   */
+  public Future<Verdict> authenticate(String user, String password, String client, Duration wait) {
+    return ask(AuthAddresses.AUTHENTICATE, new JsonObject().put("user", user).put("password", password).put("client", client),
+        new DeliveryOptions(options).setSendTimeout(Math.max(1, wait.toMillis())));
+  }
+
   public Future<Verdict> authorize(AuthorizeRequest request) {
     return ask(AuthAddresses.AUTHORIZE, request.toJson());
   }
@@ -73,6 +83,10 @@ public final class AuthClient {
   }
 
   private Future<Verdict> ask(String address, JsonObject body) {
+    return ask(address, body, options);
+  }
+
+  private Future<Verdict> ask(String address, JsonObject body, DeliveryOptions options) {
     long start = System.nanoTime();
     return bus.<JsonObject>request(address, body, options).transform(ar -> {
       if (ar.succeeded()) {

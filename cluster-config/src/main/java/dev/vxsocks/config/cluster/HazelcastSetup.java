@@ -7,6 +7,7 @@ import com.hazelcast.config.MapConfig;
 import com.hazelcast.config.MergePolicyConfig;
 import com.hazelcast.config.MultiMapConfig;
 import com.hazelcast.config.NetworkConfig;
+import com.hazelcast.config.ReplicatedMapConfig;
 import com.hazelcast.spi.merge.DiscardMergePolicy;
 import dev.vxsocks.config.ProxyConfig.Cluster;
 import dev.vxsocks.config.ProxyConfig.Join;
@@ -23,7 +24,8 @@ import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
  * <p>It declares the structures Vert.x 5's own {@code default-cluster.xml} (vertx-hazelcast 5.0.10) declares — the
  * {@code __vertx.subs} multimap (SET values) and the {@code __vertx.haInfo} and {@code __vertx.nodeInfo} maps, each
  * with one backup — plus ours ({@link #SESSIONS_MAP}, {@link #USERS_MAP}, {@link #CONFIG_MAP}), also with one backup
- * so a crashed member's data survives (README, "Running a cluster"), and {@link #RATES_MAP}, without one.
+ * so a crashed member's data survives (README, "Running a cluster"), {@link #RATES_MAP}, without one, and the
+ * replicated map {@link #MEMO_MAP}.
  *
  * <p>After a split brain, the side that merges into the other offers its entries of {@link #SESSIONS_MAP} to the
  * other side and {@link DiscardMergePolicy} drops them all: that map's entries hold each member's share, and the
@@ -49,6 +51,12 @@ public final class HazelcastSetup {
   public static final String USERS_MAP = "vxsocks.users";
   /** The configuration rolled out with {@code config apply}, and the version each member runs. */
   public static final String CONFIG_MAP = "vxsocks.config";
+  /**
+   * The verification memo, a replicated map (every member holds every entry, so a login reads its own member's copy):
+   * one entry per user who logged in lately, under a key and with a value both derived with a secret the nodes hold
+   * outside the cluster (auth/cluster/HazelcastVerificationMemo; docs/security/verification-memo.md).
+   */
+  public static final String MEMO_MAP = "vxsocks.memo";
 
   private HazelcastSetup() {
   }
@@ -102,6 +110,7 @@ public final class HazelcastSetup {
     cfg.addMapConfig(new MapConfig(RATES_MAP).setBackupCount(0));
     cfg.addMapConfig(new MapConfig(USERS_MAP).setBackupCount(1));
     cfg.addMapConfig(new MapConfig(CONFIG_MAP).setBackupCount(1));
+    cfg.addReplicatedMapConfig(new ReplicatedMapConfig(MEMO_MAP));
     return cfg;
   }
 
