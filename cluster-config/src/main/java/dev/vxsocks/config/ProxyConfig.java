@@ -80,9 +80,26 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
   public record Timeouts(Duration handshake, Duration connect, Duration idle, Duration halfClose, Duration auth) {
   }
 
-  /** Zero means unlimited. */
+  /**
+   * Zero means unlimited. The last five guard the node itself, at accept (README, "Overload"): {@code sessionsTotal}
+   * connections open on this node, and each source's share of them and of {@code pendingHandshakes}, a source being a
+   * client address cut to {@code sourcePrefixIpv4} / {@code sourcePrefixIpv6} bits. {@link #AUTO} (the defaults):
+   * {@code sessionsTotal} from the node's descriptor limit, {@code pendingHandshakesPerSource} a sixteenth of
+   * {@code pendingHandshakes}, {@code sessionsPerSource} a quarter of the node's total; the proxy works them out.
+   */
   public record Limits(int sessionsPerUser, int sessionsPerClientIp, int pendingHandshakes,
-                       int udpAssociationsPerUser, int udpAssociationsPerClientIp) {
+                       int udpAssociationsPerUser, int udpAssociationsPerClientIp,
+                       int sessionsTotal, int pendingHandshakesPerSource, int sessionsPerSource,
+                       int sourcePrefixIpv4, int sourcePrefixIpv6) {
+    /** A limit the proxy works out for itself (written {@code auto}). */
+    public static final int AUTO = -1;
+
+    /** The limits of the session pipeline; the node's own guards at their defaults. */
+    public Limits(int sessionsPerUser, int sessionsPerClientIp, int pendingHandshakes, int udpAssociationsPerUser,
+                  int udpAssociationsPerClientIp) {
+      this(sessionsPerUser, sessionsPerClientIp, pendingHandshakes, udpAssociationsPerUser, udpAssociationsPerClientIp,
+          AUTO, AUTO, AUTO, 32, 64);
+    }
   }
 
   /**
@@ -239,13 +256,20 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
         t.duration("auth", Duration.ofSeconds(5), ms100, Duration.ofMinutes(1)));
 
     Section lim = new Section("limits", root.object("limits"), "sessions-per-user", "sessions-per-client-ip",
-        "pending-handshakes", "udp-associations-per-user", "udp-associations-per-client-ip");
+        "pending-handshakes", "udp-associations-per-user", "udp-associations-per-client-ip",
+        "sessions-total", "pending-handshakes-per-source", "sessions-per-source", "source-prefix-ipv4",
+        "source-prefix-ipv6");
     Limits limits = new Limits(
         lim.integer("sessions-per-user", 0, 0, 10_000_000),
         lim.integer("sessions-per-client-ip", 0, 0, 10_000_000),
         lim.integer("pending-handshakes", 4096, 1, 10_000_000),
         lim.integer("udp-associations-per-user", 0, 0, 10_000_000),
-        lim.integer("udp-associations-per-client-ip", 0, 0, 10_000_000));
+        lim.integer("udp-associations-per-client-ip", 0, 0, 10_000_000),
+        autoOrInteger(lim, "sessions-total"),
+        autoOrInteger(lim, "pending-handshakes-per-source"),
+        autoOrInteger(lim, "sessions-per-source"),
+        lim.integer("source-prefix-ipv4", 32, 8, 32),
+        lim.integer("source-prefix-ipv6", 64, 16, 128));
 
     Section b = new Section("bind", root.object("bind"), "host", "advertise", "ports", "accept-timeout");
     Bind bind = new Bind(ipOrNull(b, "host"), ipOrNull(b, "advertise"), PortRange.parse(b.key("ports"), b.string("ports", "0")),
@@ -317,6 +341,18 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
     return new Cluster(enabled, name, join, List.copyOf(members), host, port, ebHost, ebPort, joinWait,
         policy.equals("refuse"), storeTimeout, c.string("kubernetes-namespace", null),
         c.string("kubernetes-service-name", null));
+  }
+
+  /** {@code auto} (the default) as {@link Limits#AUTO}, or a whole number from 0 (off) to 10,000,000. */
+  private static int autoOrInteger(Section s, String name) {
+    String v = s.string(name, "auto");
+    if (v.equals("auto")) {
+      return Limits.AUTO;
+    }
+    if (!v.matches("-?\\d{1,18}")) {
+      throw new ConfigException(s.key(name), "must be auto or a whole number, got '" + v + "'");
+    }
+    return s.integer(name, Limits.AUTO, 0, 10_000_000);
   }
 
   private static String ipAddress(Section s, String key, String def) {
