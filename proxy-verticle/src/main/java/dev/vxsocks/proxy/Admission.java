@@ -77,7 +77,11 @@ final class Admission implements ProxyProtocolDecoder.Listener {
     cancelTimer();
     if (!header.local()) {
       // A LOCAL header (the balancer's own health check) keeps the balancer as the client.
-      session.clientBehindBalancer(header.source());
+      String refused = session.clientBehindBalancer(header.source());
+      if (refused != null) {
+        session.end("refused: " + refused);
+        return;
+      }
     }
     LOG.fine(() -> "session=" + session.id() + " PROXY v" + header.version() + " header: "
         + (header.local() ? "local (the balancer itself)" : "client " + session.peer()));

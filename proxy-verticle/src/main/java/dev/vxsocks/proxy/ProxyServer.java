@@ -13,11 +13,14 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.logging.Logger;
 
 /**
  * Deploys the connection verticle, one instance per event loop, all sharing one listening port.
  */
 public final class ProxyServer {
+
+  private static final Logger LOG = Logger.getLogger(AcceptGate.class.getName());
 
   /**
    * Vert.x shares a server between instances when they listen on the same host and port; port 0 is never shared,
@@ -60,11 +63,13 @@ public final class ProxyServer {
     // Loads the direct write path now, so a Vert.x without it is reported at start-up, not at the first session.
     DirectWrites.available();
     ProxyStats stats = new ProxyStats();
+    AcceptGate gate = new AcceptGate(stats);
+    LOG.info(gate.describe(deployed.limits()));
     PortAllocator bindPorts = new PortAllocator();
     PortAllocator udpPorts = new PortAllocator();
     List<Socks5ProxyVerticle> started = new ArrayList<>();
     return vertx.deployVerticle(() -> {
-      Socks5ProxyVerticle v = new Socks5ProxyVerticle(deployed, stats, bindPorts, udpPorts, resolver);
+      Socks5ProxyVerticle v = new Socks5ProxyVerticle(deployed, stats, gate, bindPorts, udpPorts, resolver);
       synchronized (started) {
         started.add(v);
       }
