@@ -10,6 +10,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.DuplexChannel;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetClientOptions;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetServerOptions;
@@ -167,11 +168,13 @@ class VertxInternalsTest {
         .setTcpKeepAlive(true));
     server.connectHandler(s -> keepAlive.complete(Transports.channel(s).config().getOption(ChannelOption.SO_KEEPALIVE)));
     server.listen().await(10, TimeUnit.SECONDS);
-    NetSocket client = vertx.createNetClient(new NetClientOptions())
-        .connect(server.actualPort(), "127.0.0.1").await(10, TimeUnit.SECONDS);
+    // Held until the end: Vert.x's Cleaner shuts an unreachable NetClient down, with a connect still under way.
+    NetClient clients = vertx.createNetClient(new NetClientOptions());
+    NetSocket client = clients.connect(server.actualPort(), "127.0.0.1").await(10, TimeUnit.SECONDS);
     assertThat(Transports.channel(client).config().getOption(ChannelOption.SO_KEEPALIVE)).isFalse();
     assertThat(keepAlive.get(10, TimeUnit.SECONDS)).as(fix("SocketTransport", LeanTransport.class,
         "an option configured away from the default must still be set")).isTrue();
+    clients.close().await(10, TimeUnit.SECONDS);
   }
 
   /**
