@@ -64,7 +64,6 @@ public final class ProxyServer {
     DirectWrites.available();
     ProxyStats stats = new ProxyStats();
     AcceptGate gate = new AcceptGate(stats);
-    LOG.info(gate.describe(deployed.limits()));
     PortAllocator bindPorts = new PortAllocator();
     PortAllocator udpPorts = new PortAllocator();
     List<Socks5ProxyVerticle> started = new ArrayList<>();
@@ -75,7 +74,11 @@ public final class ProxyServer {
       }
       return v;
     }, new DeploymentOptions().setInstances(Math.max(1, instances)))
-        .map(id -> new ProxyServer(started.get(0).actualPort(), stats, List.of(id), List.copyOf(started), resolver));
+        .map(id -> {
+          // Once listening: a node that cannot listen says that in one line, and nothing else.
+          LOG.info(gate.describe(deployed.limits()));
+          return new ProxyServer(started.get(0).actualPort(), stats, List.of(id), List.copyOf(started), resolver);
+        });
   }
 
   /** The port the proxy listens on. */
