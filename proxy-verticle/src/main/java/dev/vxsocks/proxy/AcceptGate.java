@@ -105,10 +105,10 @@ final class AcceptGate {
   /** One line for the log at start: what the limits come to here. */
   String describe(ProxyConfig.Limits l) {
     Caps c = caps(l);
+    String auto = descriptorLimit > 0 ? " (auto, descriptor limit " + descriptorLimit + ")"
+        : " (auto: descriptor limit unknown)";
     return "accept: limits.sessions-total " + word(c.sessionsTotal())
-        + (l.sessionsTotal() == ProxyConfig.Limits.AUTO
-            ? (descriptorLimit > 0 ? " (auto, descriptor limit " + descriptorLimit + ")" : " (auto: descriptor limit unknown)")
-            : "")
+        + (l.sessionsTotal() == ProxyConfig.Limits.AUTO ? auto : "")
         + ", pending-handshakes " + c.pendingHandshakes() + "; each source (/" + c.prefixIpv4() + ", /"
         + c.prefixIpv6() + "): sessions " + word(c.sessionsPerSource()) + ", pending handshakes "
         + word(c.pendingPerSource());
@@ -126,20 +126,21 @@ final class AcceptGate {
   Ticket admit(InetAddress peer, boolean trustedBalancer, ProxyConfig.Limits limits) {
     Caps caps = caps(limits);
     if (!incrementBelow(stats.openSessions, caps.sessionsTotal())) {
-      refuse(Refusal.SESSIONS_TOTAL, caps, peer);
+      refuse(Refusal.SESSIONS_TOTAL, caps, source(peer, caps));
       return null;
     }
     if (!incrementBelow(stats.pendingHandshakes, caps.pendingHandshakes())) {
       stats.openSessions.decrementAndGet();
-      refuse(Refusal.PENDING_HANDSHAKES, caps, peer);
+      refuse(Refusal.PENDING_HANDSHAKES, caps, source(peer, caps));
       return null;
     }
     Ticket ticket = new Ticket();
     if (!trustedBalancer && peer != null && caps.sharesOn()) {
-      Refusal r = ticket.take(Source.of(peer, caps.prefixIpv4(), caps.prefixIpv6()), caps);
+      Source source = Source.of(peer, caps.prefixIpv4(), caps.prefixIpv6());
+      Refusal r = ticket.take(source, caps);
       if (r != null) {
         ticket.release();
-        refuse(r, caps, peer);
+        refuse(r, caps, source);
         return null;
       }
     }
@@ -163,14 +164,18 @@ final class AcceptGate {
     return out;
   }
 
-  private void refuse(Refusal r, Caps caps, InetAddress peer) {
+  private static Source source(InetAddress address, Caps caps) {
+    return address == null ? null : Source.of(address, caps.prefixIpv4(), caps.prefixIpv6());
+  }
+
+  /** Counts the refusal and hands it to the log; {@code source} (for the log) may be null. */
+  private void refuse(Refusal r, Caps caps, Source source) {
     switch (r) {
       case SESSIONS_TOTAL -> stats.refusedOverTotal.incrementAndGet();
       case PENDING_HANDSHAKES -> stats.refusedHandshakes.incrementAndGet();
       default -> stats.refusedOverShare.incrementAndGet();
     }
-    refusals.refused(r.key + " (" + caps.cap(r) + ")",
-        peer == null ? null : Source.of(peer, caps.prefixIpv4(), caps.prefixIpv6()), System.nanoTime());
+    refusals.refused(r.key + " (" + caps.cap(r) + ")", source, System.nanoTime());
   }
 
   /** Adds one to {@code counter} unless it has reached {@code cap} (0: no cap). */
@@ -240,12 +245,13 @@ final class AcceptGate {
       if (source != null || released || client == null || !caps.sharesOn()) {
         return null;
       }
-      Refusal r = take(Source.of(client, caps.prefixIpv4(), caps.prefixIpv6()), caps);
+      Source s = Source.of(client, caps.prefixIpv4(), caps.prefixIpv6());
+      Refusal r = take(s, caps);
       if (r == null) {
         return null;
       }
-      refuse(r, caps, client);
-      return r.key + " (" + caps.cap(r) + ") reached for " + Source.of(client, caps.prefixIpv4(), caps.prefixIpv6());
+      refuse(r, caps, s);
+      return r.key + " (" + caps.cap(r) + ") reached for " + s;
     }
 
     /** The handshake is over (relay or association running): the pending counts drop. */

@@ -86,7 +86,8 @@ final class Socks5Session implements CommandContext, Relay.Listener {
   private List<TimeoutCheck> timeoutChecks = List.of();
   private Supplier<String> summaryExtra;
 
-  Socks5Session(Socks5ProxyVerticle verticle, NodeServices node, NetSocket socket, String id, AcceptGate.Ticket ticket) {
+  Socks5Session(Socks5ProxyVerticle verticle, NodeServices node, NetSocket socket, String id,
+                AcceptGate.Ticket ticket) {
     this.verticle = verticle;
     this.node = node;
     this.config = verticle.proxyConfig();
