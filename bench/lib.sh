@@ -26,7 +26,8 @@ rules:
   client: [ { action: allow, from: ["127.0.0.0/8"] } ]
   request: [ { action: allow, to: ["127.0.0.0/8"] } ]
 timeouts: { handshake: 10s, connect: 10s, idle: 5m }
-limits: { sessions-per-user: 0, sessions-per-client-ip: 0, pending-handshakes: 20000 }
+limits: { sessions-per-user: 0, sessions-per-client-ip: 0, pending-handshakes: 20000, sessions-total: 0,
+          sessions-per-source: 0, pending-handshakes-per-source: 0 }
 admin: { port: 0 }
 YAML
 }

@@ -226,7 +226,8 @@ rules:
   client: [ { action: allow, from: ["127.0.0.0/8", "::1/128"] } ]
   request: [ { action: allow, to: ["127.0.0.0/8", "::1/128", "localhost"] } ]
 timeouts: { handshake: 10s, connect: 10s, idle: 5m }
-limits: { sessions-per-user: 0, sessions-per-client-ip: 0, pending-handshakes: 20000 }
+limits: { sessions-per-user: 0, sessions-per-client-ip: 0, pending-handshakes: 20000, sessions-total: 0,
+          sessions-per-source: 0, pending-handshakes-per-source: 0 }
 EOF
     if [[ $variant == none ]]; then sed -i '/^users:/,/^    password:/d' "$RUN/$name.yaml"; fi
     # shellcheck disable=SC2086

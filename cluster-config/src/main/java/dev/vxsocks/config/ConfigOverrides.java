@@ -29,6 +29,8 @@ public final class ConfigOverrides {
       "limits.sessions-per-user", "limits.sessions-per-client-ip", "limits.pending-handshakes",
       "limits.udp-associations-per-user", "limits.udp-associations-per-client-ip",
       "limits.new-sessions-per-second-per-user", "limits.new-sessions-per-second-per-client-ip",
+      "limits.sessions-total", "limits.pending-handshakes-per-source", "limits.sessions-per-source",
+      "limits.source-prefix-ipv4", "limits.source-prefix-ipv6",
       "bind.host", "bind.advertise", "bind.ports", "bind.accept-timeout",
       "udp.host", "udp.advertise", "udp.ports", "udp.idle-timeout",
       "cluster.enabled", "cluster.name", "cluster.join", "cluster.members", "cluster.host", "cluster.port",

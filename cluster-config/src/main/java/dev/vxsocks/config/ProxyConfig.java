@@ -92,16 +92,26 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
 
   /**
    * Zero means unlimited. {@code newSessionsPerSecondPer*}: sessions let through per second per user and per client
-   * address (README, "Configuration reference"; {@code SessionRates} in auth-verticle).
+   * address (README, "Configuration reference"; {@code SessionRates} in auth-verticle). The last five guard the node
+   * itself, at accept (README, "Overload"): {@code sessionsTotal} connections open on this node, and each source's
+   * share of them and of {@code pendingHandshakes}, a source being a client address cut to {@code sourcePrefixIpv4} /
+   * {@code sourcePrefixIpv6} bits. {@link #AUTO} (the defaults): {@code sessionsTotal} from the node's descriptor
+   * limit, {@code pendingHandshakesPerSource} a sixteenth of {@code pendingHandshakes}, {@code sessionsPerSource} a
+   * quarter of the node's total; the proxy works them out.
    */
   public record Limits(int sessionsPerUser, int sessionsPerClientIp, int pendingHandshakes,
                        int udpAssociationsPerUser, int udpAssociationsPerClientIp,
-                       int newSessionsPerSecondPerUser, int newSessionsPerSecondPerClientIp) {
-    /** Without the new-session rate limits (off). */
+                       int newSessionsPerSecondPerUser, int newSessionsPerSecondPerClientIp,
+                       int sessionsTotal, int pendingHandshakesPerSource, int sessionsPerSource,
+                       int sourcePrefixIpv4, int sourcePrefixIpv6) {
+    /** A limit the proxy works out for itself (written {@code auto}). */
+    public static final int AUTO = -1;
+
+    /** The limits of the session pipeline; no rate limits, the node's own guards at their defaults. */
     public Limits(int sessionsPerUser, int sessionsPerClientIp, int pendingHandshakes, int udpAssociationsPerUser,
                   int udpAssociationsPerClientIp) {
       this(sessionsPerUser, sessionsPerClientIp, pendingHandshakes, udpAssociationsPerUser, udpAssociationsPerClientIp,
-          0, 0);
+          0, 0, AUTO, AUTO, AUTO, 32, 64);
     }
   }
 
@@ -272,7 +282,9 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
 
     Section lim = new Section("limits", root.object("limits"), "sessions-per-user", "sessions-per-client-ip",
         "pending-handshakes", "udp-associations-per-user", "udp-associations-per-client-ip",
-        "new-sessions-per-second-per-user", "new-sessions-per-second-per-client-ip");
+        "new-sessions-per-second-per-user", "new-sessions-per-second-per-client-ip",
+        "sessions-total", "pending-handshakes-per-source", "sessions-per-source", "source-prefix-ipv4",
+        "source-prefix-ipv6");
     Limits limits = new Limits(
         lim.integer("sessions-per-user", 0, 0, 10_000_000),
         lim.integer("sessions-per-client-ip", 0, 0, 10_000_000),
@@ -280,7 +292,12 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
         lim.integer("udp-associations-per-user", 0, 0, 10_000_000),
         lim.integer("udp-associations-per-client-ip", 0, 0, 10_000_000),
         lim.integer("new-sessions-per-second-per-user", 0, 0, 1_000_000),
-        lim.integer("new-sessions-per-second-per-client-ip", 0, 0, 1_000_000));
+        lim.integer("new-sessions-per-second-per-client-ip", 0, 0, 1_000_000),
+        autoOrInteger(lim, "sessions-total"),
+        autoOrInteger(lim, "pending-handshakes-per-source"),
+        autoOrInteger(lim, "sessions-per-source"),
+        lim.integer("source-prefix-ipv4", 32, 8, 32),
+        lim.integer("source-prefix-ipv6", 64, 16, 128));
 
     Section b = new Section("bind", root.object("bind"), "host", "advertise", "ports", "accept-timeout");
     Bind bind = new Bind(ipOrNull(b, "host"), ipOrNull(b, "advertise"), PortRange.parse(b.key("ports"), b.string("ports", "0")),
@@ -367,6 +384,18 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
     return new Cluster(enabled, name, join, List.copyOf(members), host, port, ebHost, ebPort, joinWait,
         policy.equals("refuse"), storeTimeout, c.string("kubernetes-namespace", null),
         c.string("kubernetes-service-name", null), memoSecretFile, memoTtl);
+  }
+
+  /** {@code auto} (the default) as {@link Limits#AUTO}, or a whole number from 0 (off) to 10,000,000. */
+  private static int autoOrInteger(Section s, String name) {
+    String v = s.string(name, "auto");
+    if (v.equals("auto")) {
+      return Limits.AUTO;
+    }
+    if (!v.matches("-?\\d{1,18}")) {
+      throw new ConfigException(s.key(name), "must be auto or a whole number, got '" + v + "'");
+    }
+    return s.integer(name, Limits.AUTO, 0, 10_000_000);
   }
 
   private static String ipAddress(Section s, String key, String def) {

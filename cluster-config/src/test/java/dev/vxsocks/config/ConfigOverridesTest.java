@@ -150,7 +150,7 @@ class ConfigOverridesTest {
     Set<String> names = new HashSet<>();
     for (String key : ConfigOverrides.KEYS) {
       String env = ConfigOverrides.envName(key);
-      assertThat(env).matches("[A-Z_]+");
+      assertThat(env).matches("[A-Z][A-Z0-9_]*");
       assertThat(names.add(env)).as(key).isTrue();
       // Each one round-trips through apply and validation.
       String value = key.equals("cluster.memo-ttl") ? "1h"
@@ -163,6 +163,7 @@ class ConfigOverridesTest {
           : key.equals("cluster.members") ? "127.0.0.1:5701"
           : key.equals("cluster.name") ? "c"
           : key.equals("cluster.store-unreachable") ? "refuse"
+          : key.startsWith("limits.source-prefix-") ? "32"
           : key.endsWith(".host") || key.endsWith("-host") || key.endsWith(".advertise") ? "127.0.0.1" : "1";
       JsonObject out = apply(new JsonObject(), Map.of(ConfigOverrides.ENV_PREFIX + env, value), Map.of());
       ProxyConfig.fromJson(out);

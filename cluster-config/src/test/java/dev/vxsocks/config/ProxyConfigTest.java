@@ -224,6 +224,31 @@ class ProxyConfigTest {
   }
 
   @Test
+  void nodeGuardsDefaultToAutoAndTakeNumbers() {
+    ProxyConfig.Limits d = ProxyConfig.defaults().limits();
+    assertThat(List.of(d.sessionsTotal(), d.pendingHandshakesPerSource(), d.sessionsPerSource()))
+        .containsOnly(ProxyConfig.Limits.AUTO);
+    assertThat(List.of(d.sourcePrefixIpv4(), d.sourcePrefixIpv6())).containsExactly(32, 64);
+    ProxyConfig.Limits set = ProxyConfig.fromJson(json("{\"limits\":{\"sessions-total\":1000,"
+        + "\"pending-handshakes-per-source\":\"0\",\"sessions-per-source\":\"auto\",\"source-prefix-ipv4\":24,"
+        + "\"source-prefix-ipv6\":48}}")).limits();
+    assertThat(set).isEqualTo(new ProxyConfig.Limits(0, 0, 4096, 0, 0, 0, 0, 1000, 0, ProxyConfig.Limits.AUTO, 24, 48));
+  }
+
+  @Test
+  void badNodeGuards() {
+    failsOn(json("{\"limits\":{\"sessions-total\":-1}}"), "limits.sessions-total");
+    failsOn(json("{\"limits\":{\"sessions-total\":\"lots\"}}"), "limits.sessions-total");
+    failsOn(json("{\"limits\":{\"sessions-total\":10000001}}"), "limits.sessions-total");
+    failsOn(json("{\"limits\":{\"pending-handshakes-per-source\":1.5}}"), "limits.pending-handshakes-per-source");
+    failsOn(json("{\"limits\":{\"sessions-per-source\":true}}"), "limits.sessions-per-source");
+    failsOn(json("{\"limits\":{\"source-prefix-ipv4\":33}}"), "limits.source-prefix-ipv4");
+    failsOn(json("{\"limits\":{\"source-prefix-ipv4\":7}}"), "limits.source-prefix-ipv4");
+    failsOn(json("{\"limits\":{\"source-prefix-ipv6\":129}}"), "limits.source-prefix-ipv6");
+    failsOn(json("{\"limits\":{\"source-prefix-ipv6\":\"auto\"}}"), "limits.source-prefix-ipv6");
+  }
+
+  @Test
   void badDuration() {
     failsOn(json("{\"timeouts\":{\"idle\":\"5\"}}"), "timeouts.idle");
     failsOn(json("{\"timeouts\":{\"idle\":5}}"), "timeouts.idle");

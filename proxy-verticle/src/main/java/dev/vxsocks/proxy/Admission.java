@@ -75,12 +75,14 @@ final class Admission implements ProxyProtocolDecoder.Listener {
   public void onProxyHeader(ProxyHeader header, Buffer leftover) {
     proxyDecoder = null;
     cancelTimer();
-    if (!header.local()) {
-      // A LOCAL header (the balancer's own health check) keeps the balancer as the client.
-      session.clientBehindBalancer(header.source());
-    }
+    // A LOCAL header (the balancer's own health check) keeps the balancer as the client.
+    String refused = header.local() ? null : session.clientBehindBalancer(header.source());
     LOG.fine(() -> "session=" + session.id() + " PROXY v" + header.version() + " header: "
         + (header.local() ? "local (the balancer itself)" : "client " + session.peer()));
+    if (refused != null) {
+      session.end("refused: " + refused);
+      return;
+    }
     checkClientRules(leftover.length() == 0 ? null : leftover);
   }
 

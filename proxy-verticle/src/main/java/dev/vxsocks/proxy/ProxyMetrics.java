@@ -93,7 +93,8 @@ public final class ProxyMetrics {
     }
     authResult(AuthMethodName.NONE.configName(), "ok", 0);
     for (String cause : new String[] {"client-rule", "request-rule", "limit-per-user", "limit-per-ip",
-        "rate-per-user", "rate-per-ip", "pending-handshakes", "auth-unavailable"}) {
+        "rate-per-user", "rate-per-ip", "pending-handshakes", "pending-handshakes-per-source", "sessions-total",
+        "sessions-per-source", "auth-unavailable"}) {
       refused(cause, 0);
     }
     authRoundTrip = timer("vxsocks_auth_round_trip", "A question to the auth verticle and its answer",

@@ -13,11 +13,14 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.logging.Logger;
 
 /**
  * Deploys the connection verticle, one instance per event loop, all sharing one listening port.
  */
 public final class ProxyServer {
+
+  private static final Logger LOG = Logger.getLogger(AcceptGate.class.getName());
 
   /**
    * Vert.x shares a server between instances when they listen on the same host and port; port 0 is never shared,
@@ -66,17 +69,23 @@ public final class ProxyServer {
     // Loads the direct write path now, so a Vert.x without it is reported at start-up, not at the first session.
     DirectWrites.available();
     ProxyStats stats = new ProxyStats();
+    AcceptGate gate = new AcceptGate(stats);
+    gate.metrics(metrics);
     PortAllocator bindPorts = new PortAllocator();
     PortAllocator udpPorts = new PortAllocator();
     List<Socks5ProxyVerticle> started = new ArrayList<>();
     return vertx.deployVerticle(() -> {
-      Socks5ProxyVerticle v = new Socks5ProxyVerticle(deployed, stats, bindPorts, udpPorts, resolver, metrics);
+      Socks5ProxyVerticle v = new Socks5ProxyVerticle(deployed, stats, gate, bindPorts, udpPorts, resolver, metrics);
       synchronized (started) {
         started.add(v);
       }
       return v;
     }, new DeploymentOptions().setInstances(Math.max(1, instances)))
-        .map(id -> new ProxyServer(started.get(0).actualPort(), stats, List.of(id), List.copyOf(started), resolver));
+        .map(id -> {
+          // Once listening: a node that cannot listen says that in one line, and nothing else.
+          LOG.info(gate.describe(deployed.limits()));
+          return new ProxyServer(started.get(0).actualPort(), stats, List.of(id), List.copyOf(started), resolver);
+        });
   }
 
   /** The port the proxy listens on. */

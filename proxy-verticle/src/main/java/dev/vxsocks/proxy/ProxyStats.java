@@ -11,6 +11,8 @@ public final class ProxyStats {
   final AtomicInteger openSessions = new AtomicInteger();
   final AtomicLong totalSessions = new AtomicLong();
   final AtomicLong refusedHandshakes = new AtomicLong();
+  final AtomicLong refusedOverTotal = new AtomicLong();
+  final AtomicLong refusedOverShare = new AtomicLong();
   final AtomicLong proxyHeaderFailures = new AtomicLong();
   final AtomicLong untrustedProxyHeaders = new AtomicLong();
 
@@ -37,6 +39,19 @@ public final class ProxyStats {
   /** Connections closed at once because {@code limits.pending-handshakes} was reached. */
   public long refusedHandshakes() {
     return refusedHandshakes.get();
+  }
+
+  /** Connections closed at once because {@code limits.sessions-total} was reached. */
+  public long refusedOverTotal() {
+    return refusedOverTotal.get();
+  }
+
+  /**
+   * Connections closed because their source held its share ({@code limits.sessions-per-source},
+   * {@code limits.pending-handshakes-per-source}): at accept, or behind a balancer once the PROXY header named it.
+   */
+  public long refusedOverShare() {
+    return refusedOverShare.get();
   }
 
   /** Connections from a trusted balancer closed for a missing, late or malformed PROXY protocol header. */

@@ -17,6 +17,7 @@ import io.vertx.core.net.NetClientOptions;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetServerOptions;
 import io.vertx.core.net.NetSocket;
+import io.vertx.core.net.SocketAddress;
 
 import java.net.InetAddress;
 import java.net.NetworkInterface;
@@ -28,7 +29,6 @@ import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Logger;
 
 /**
  * The connection verticle: listens for SOCKS5 clients and runs one {@link Socks5Session} per connection. Deploy one
@@ -37,7 +37,6 @@ import java.util.logging.Logger;
  */
 public final class Socks5ProxyVerticle extends VerticleBase {
 
-  private static final Logger LOG = Logger.getLogger(Socks5ProxyVerticle.class.getName());
   private static final long SWEEP_MS = 1000;
   private static final long CLIENT_VERDICT_TTL_NANOS = 1_000_000_000L;
   private static final int MAX_CLIENT_VERDICTS = 65_536;
@@ -48,6 +47,7 @@ public final class Socks5ProxyVerticle extends VerticleBase {
   /** Replaced whole by {@link #apply}; each session keeps the one it started with. */
   private volatile ProxyConfig config;
   private final ProxyStats stats;
+  private final AcceptGate gate;
   private final PortAllocator bindPorts;
   private final PortAllocator udpPorts;
   private final Resolver resolver;
@@ -67,11 +67,12 @@ public final class Socks5ProxyVerticle extends VerticleBase {
    * {@code bindPorts}, {@code udpPorts} and {@code resolver} are the node's: every instance hands out ports from the
    * same ones and resolves on the same pool.
    */
-  public Socks5ProxyVerticle(ProxyConfig config, ProxyStats stats, PortAllocator bindPorts, PortAllocator udpPorts,
-                             Resolver resolver, ProxyMetrics metrics) {
+  Socks5ProxyVerticle(ProxyConfig config, ProxyStats stats, AcceptGate gate, PortAllocator bindPorts,
+                      PortAllocator udpPorts, Resolver resolver, ProxyMetrics metrics) {
     this.metrics = metrics;
     this.config = config;
     this.stats = stats;
+    this.gate = gate;
     this.bindPorts = bindPorts;
     this.udpPorts = udpPorts;
     this.resolver = resolver;
@@ -105,6 +106,7 @@ public final class Socks5ProxyVerticle extends VerticleBase {
       for (Socks5Session s : new ArrayList<>(sessions)) {
         s.checkTimeouts(now);
       }
+      gate.flushLog(now);
     });
     return server.listen();
   }
@@ -132,33 +134,31 @@ public final class Socks5ProxyVerticle extends VerticleBase {
     return server.actualPort();
   }
 
+  /**
+   * A new connection: the node's guard ({@link AcceptGate}) takes it or closes it at once, before a byte is read. A
+   * peer in {@code listen.proxy-protocol-from} starts with a PROXY header, and no source share applies to it here.
+   */
   private void accept(NetSocket socket) {
     String id = stats.nextId();
     stats.totalSessions.incrementAndGet();
-    if (stats.pendingHandshakes.get() >= config.limits().pendingHandshakes()) {
-      stats.refusedHandshakes.incrementAndGet();
-      metrics.refused("pending-handshakes");
-      LOG.warning("session=" + id + " refused: limits.pending-handshakes (" + config.limits().pendingHandshakes()
-          + ") reached; client=" + socket.remoteAddress());
+    ProxyConfig c = config;
+    SocketAddress remote = socket.remoteAddress();
+    InetAddress peer = remote == null ? null : IpLiterals.parse(remote.hostAddress());
+    boolean trusted = peer != null && isTrustedBalancer(c, peer);
+    AcceptGate.Ticket ticket = gate.admit(peer, trusted, c.limits());
+    if (ticket == null) {
       socket.close();
       return;
     }
-    stats.pendingHandshakes.incrementAndGet();
-    stats.openSessions.incrementAndGet();
     metrics.opened();
-    Socks5Session session = new Socks5Session(this, node, socket, id);
+    Socks5Session session = new Socks5Session(this, node, socket, id, ticket);
     sessions.add(session);
-    session.start(fromTrustedBalancer(socket));
+    session.start(trusted);
   }
 
-  /** True when the peer is in {@code listen.proxy-protocol-from}: its connection starts with a PROXY header. */
-  private boolean fromTrustedBalancer(NetSocket socket) {
-    ProxyConfig.Listen listen = config.listen();
-    if (listen.proxyProtocolFrom().isEmpty()) {
-      return false;
-    }
-    InetAddress peer = IpLiterals.parse(socket.remoteAddress().hostAddress());
-    return peer != null && listen.trustsProxyHeaderFrom(peer);
+  /** True when {@code address} is in {@code listen.proxy-protocol-from}: its connections start with a PROXY header. */
+  static boolean isTrustedBalancer(ProxyConfig c, InetAddress address) {
+    return !c.listen().proxyProtocolFrom().isEmpty() && c.listen().trustsProxyHeaderFrom(address);
   }
 
   /**

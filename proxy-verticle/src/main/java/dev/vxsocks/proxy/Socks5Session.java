@@ -59,6 +59,8 @@ final class Socks5Session implements CommandContext, Relay.Listener {
   private final ProxyConfig config;
   private final NetSocket socket;
   private final String id;
+  /** This connection's hold on the node's counts and its source's share. */
+  private final AcceptGate.Ticket ticket;
   private final long startNanos = System.nanoTime();
   /** The client: the peer, or the address a trusted balancer's PROXY header names (then {@link #via} is the peer). */
   private String clientIp;
@@ -85,12 +87,14 @@ final class Socks5Session implements CommandContext, Relay.Listener {
   private List<TimeoutCheck> timeoutChecks = List.of();
   private Supplier<String> summaryExtra;
 
-  Socks5Session(Socks5ProxyVerticle verticle, NodeServices node, NetSocket socket, String id) {
+  Socks5Session(Socks5ProxyVerticle verticle, NodeServices node, NetSocket socket, String id,
+                AcceptGate.Ticket ticket) {
     this.verticle = verticle;
     this.node = node;
     this.config = verticle.proxyConfig();
     this.socket = socket;
     this.id = id;
+    this.ticket = ticket;
     SocketAddress remote = socket.remoteAddress();
     this.clientIp = remote.hostAddress();
     this.clientPort = remote.port();
@@ -350,11 +354,17 @@ final class Socks5Session implements CommandContext, Relay.Listener {
     this.user = user;
   }
 
-  /** A trusted balancer named the client: it stands for the client from now on, and the balancer is {@code via}. */
-  void clientBehindBalancer(InetSocketAddress client) {
+  /**
+   * A trusted balancer named the client: it stands for the client from now on, and the balancer is {@code via}. The
+   * client's source takes over the connection's share (unless the client is a trusted balancer itself); the refusal
+   * when that source is past its share, else null.
+   */
+  String clientBehindBalancer(InetSocketAddress client) {
     via = peer();
     clientIp = client.getAddress().getHostAddress();
     clientPort = client.getPort();
+    InetAddress address = client.getAddress();
+    return Socks5ProxyVerticle.isTrustedBalancer(config, address) ? null : ticket.reassign(address, config.limits());
   }
 
   void write(Buffer message) {
@@ -373,7 +383,7 @@ final class Socks5Session implements CommandContext, Relay.Listener {
   private void endHandshake() {
     if (inHandshake) {
       inHandshake = false;
-      verticle.stats().pendingHandshakes.decrementAndGet();
+      ticket.handshakeDone();
       if (reply == ReplyCode.SUCCEEDED) {
         node.metrics().handshake(System.nanoTime() - startNanos);
       }
@@ -416,7 +426,7 @@ final class Socks5Session implements CommandContext, Relay.Listener {
       admission.cancelTimer();
     }
     endHandshake();
-    verticle.stats().openSessions.decrementAndGet();
+    ticket.release();
     for (Runnable r : cleanups) {
       try {
         r.run();

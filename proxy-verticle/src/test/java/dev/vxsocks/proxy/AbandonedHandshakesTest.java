@@ -26,6 +26,8 @@ class AbandonedHandshakesTest {
   void abandonedHandshakesLeaveNothingBehind() throws Exception {
     JsonObject json = TestProxy.baseConfig();
     json.put("timeouts", new JsonObject().put("handshake", "1s"));
+    // All 1000 come from 127.0.0.1: no per-source share here (HandshakeFloodTest is about shares).
+    json.put("limits", new JsonObject().put("pending-handshakes-per-source", 0));
     try (TestProxy proxy = TestProxy.start(json); TcpTarget echo = TcpTarget.echo("127.0.0.1")) {
       long fdsBefore = openDescriptors();
       List<Socket> clients = new ArrayList<>();

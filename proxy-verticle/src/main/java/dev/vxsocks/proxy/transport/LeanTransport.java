@@ -29,6 +29,9 @@ import java.util.function.Consumer;
  * over Netty's bootstraps): the native transport, wrapped so that after Vert.x configures a bootstrap the options
  * {@link SocketTransport#isNoOp} names are taken out again.
  *
+ * <p>Every listening channel also gets {@link AcceptBackoff} (a failed accept pauses accepting for 100 ms, logged
+ * once per interval), through the server bootstrap's handler, which Vert.x leaves unset.
+ *
  * <p>Uses: every method of that SPI and of {@code io.vertx.core.transport.Transport}, implemented here by delegation;
  * a Vert.x that adds one would otherwise fail with {@code AbstractMethodError} when it calls it. Guarded by
  * {@code VertxInternalsTest} and {@code SocketTransportTest}.
@@ -122,6 +125,7 @@ final class LeanTransport implements SocketTransport.Path {
     public void configure(NetServerOptions options, boolean domainSocket, ServerBootstrap bootstrap) {
       d.configure(options, domainSocket, bootstrap);
       dropNoOps(bootstrap.config().childOptions(), option -> removeChildOption(bootstrap, option));
+      bootstrap.handler(AcceptBackoff.around(bootstrap.config().handler()));
     }
 
     @Override

@@ -10,7 +10,8 @@ import io.vertx.core.transport.Transport;
  * TCP_NODELAY (and SO_REUSEADDR on outgoing connections) to each accepted and each connected socket, whatever their
  * values: a setsockopt(2) call each, eleven per proxied session, all of them no-ops here (Netty itself turns
  * TCP_NODELAY on for every new socket). Only options equal to what a new socket already has are skipped; any option
- * configured to something else is still set. {@link PortableTransport}, used when that SPI has changed (see
+ * configured to something else is still set. A listening socket whose accept fails (no descriptor left) pauses
+ * accepting for a moment ({@link AcceptBackoff}). {@link PortableTransport}, used when that SPI has changed (see
  * {@link Internals}), is the same transport as Vert.x gives it, every option set.
  */
 public final class SocketTransport {
@@ -28,6 +29,14 @@ public final class SocketTransport {
   /** The transport to build the node's Vert.x with. */
   public static Transport preferred() {
     return PATH.preferred();
+  }
+
+  /**
+   * Failed accepts on the node's listening sockets since start (mostly EMFILE/ENFILE: no descriptor left), each
+   * followed by a short pause in accepting ({@link AcceptBackoff}); 0 on the portable path, which cannot see them.
+   */
+  public static long acceptFailures() {
+    return AcceptBackoff.failures();
   }
 
   /** Epoll when it is available, else null: the only native transport the no-op list below is written for. */

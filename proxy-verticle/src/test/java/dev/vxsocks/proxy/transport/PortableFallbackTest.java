@@ -1,6 +1,10 @@
 package dev.vxsocks.proxy.transport;
 
 import dev.vxsocks.proxy.relay.Relay;
+import dev.vxsocks.testing.Transports;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -15,6 +19,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -121,6 +126,36 @@ class PortableFallbackTest {
       client.setSoTimeout(10_000);
       assertThat(enabled.get(10, TimeUnit.SECONDS)).as("open, then closed").isEqualTo("true false");
       assertThat(client.getInputStream().read()).as("closed on the server's side").isEqualTo(-1);
+    }
+  }
+
+  /**
+   * Without {@link AcceptBackoff} a failed accept (simulated) is Netty's business: its acceptor stops accepting (for
+   * a second) and passes the failure on down the pipeline (whose tail logs it), so the loop does not spin either.
+   */
+  @Test
+  void aFailedAcceptPausesAcceptingTheNettyWay() throws Exception {
+    CompletableFuture<Channel> accepted = new CompletableFuture<>();
+    NetServer server = vertx.createNetServer(new NetServerOptions().setHost("127.0.0.1").setPort(0));
+    server.connectHandler(socket -> accepted.complete(Transports.channel(socket)));
+    int port = server.listen().await(10, TimeUnit.SECONDS).actualPort();
+    try (Socket client = new Socket("127.0.0.1", port)) {
+      Channel listener = accepted.get(10, TimeUnit.SECONDS).parent();
+      assertThat(listener.pipeline().get(AcceptBackoff.class)).isNull();
+      CompletableFuture<Throwable> passedOn = new CompletableFuture<>();
+      listener.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+          passedOn.complete(cause);
+        }
+      });
+      CompletableFuture<Boolean> autoRead = new CompletableFuture<>();
+      listener.eventLoop().execute(() -> {
+        listener.pipeline().fireExceptionCaught(new IOException("accept(..) failed: simulated EMFILE"));
+        autoRead.complete(listener.config().isAutoRead());
+      });
+      assertThat(autoRead.get(10, TimeUnit.SECONDS)).as("Netty's acceptor paused accepting").isFalse();
+      assertThat(passedOn.get(10, TimeUnit.SECONDS)).hasMessageContaining("simulated EMFILE");
     }
   }
 

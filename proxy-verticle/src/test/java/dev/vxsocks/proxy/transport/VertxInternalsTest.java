@@ -1,12 +1,16 @@
 package dev.vxsocks.proxy.transport;
 
+import dev.vxsocks.testing.LogCapture;
 import dev.vxsocks.testing.Transports;
 
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.DuplexChannel;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetClientOptions;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetServerOptions;
@@ -16,14 +20,18 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.logging.Level;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -160,11 +168,62 @@ class VertxInternalsTest {
         .setTcpKeepAlive(true));
     server.connectHandler(s -> keepAlive.complete(Transports.channel(s).config().getOption(ChannelOption.SO_KEEPALIVE)));
     server.listen().await(10, TimeUnit.SECONDS);
-    NetSocket client = vertx.createNetClient(new NetClientOptions())
-        .connect(server.actualPort(), "127.0.0.1").await(10, TimeUnit.SECONDS);
+    // Held until the end: Vert.x's Cleaner shuts an unreachable NetClient down, with a connect still under way.
+    NetClient clients = vertx.createNetClient(new NetClientOptions());
+    NetSocket client = clients.connect(server.actualPort(), "127.0.0.1").await(10, TimeUnit.SECONDS);
     assertThat(Transports.channel(client).config().getOption(ChannelOption.SO_KEEPALIVE)).isFalse();
     assertThat(keepAlive.get(10, TimeUnit.SECONDS)).as(fix("SocketTransport", LeanTransport.class,
         "an option configured away from the default must still be set")).isTrue();
+    clients.close().await(10, TimeUnit.SECONDS);
+  }
+
+  /**
+   * Every listening channel carries {@link AcceptBackoff}, before Netty's acceptor: a failed accept (simulated here:
+   * EMFILE needs a process out of descriptors, which launcher's DescriptorExhaustionTest has) pauses accepting for
+   * {@link AcceptBackoff#PAUSE_MS}, is logged by us and goes no further (Netty's acceptor would pause a second and
+   * its pipeline log a WARNING per failure); a client that connects meanwhile is accepted after the pause.
+   */
+  @Test
+  void acceptBackoffSitsOnEveryListeningChannel() throws Exception {
+    assertInternal("SocketTransport", SocketTransport.PATH, LeanTransport.class);
+    vertx = Transports.nativeVertx();
+    BlockingQueue<Channel> accepted = new LinkedBlockingQueue<>();
+    int port = serve(socket -> accepted.add(Transports.channel(socket)));
+    try (Socket first = connect(port)) {
+      Channel listener = accepted.poll(10, TimeUnit.SECONDS).parent();
+      List<String> names = listener.pipeline().names();
+      assertThat(listener.pipeline().get(AcceptBackoff.class)).as(fix("SocketTransport", LeanTransport.class,
+          "the listening channel must get AcceptBackoff through the server bootstrap's handler; pipeline " + names))
+          .isNotNull();
+      assertThat(listener.pipeline().last().getClass().getSimpleName()).as(fix("SocketTransport", LeanTransport.class,
+          "AcceptBackoff must sit before Netty's acceptor; pipeline " + names)).isEqualTo("ServerBootstrapAcceptor");
+      CompletableFuture<Throwable> pastUs = new CompletableFuture<>();
+      listener.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+          pastUs.complete(cause);
+        }
+      });
+      long failures = AcceptBackoff.failures();
+      try (LogCapture log = new LogCapture(AcceptBackoff.class.getName(), Level.INFO)) {
+        CompletableFuture<Boolean> autoRead = new CompletableFuture<>();
+        listener.eventLoop().execute(() -> {
+          listener.pipeline().fireExceptionCaught(new IOException("accept(..) failed: simulated EMFILE"));
+          autoRead.complete(listener.config().isAutoRead());
+        });
+        assertThat(autoRead.get(10, TimeUnit.SECONDS)).as("accepting paused").isFalse();
+        long start = System.nanoTime();
+        try (Socket during = connect(port)) {
+          assertThat(accepted.poll(10, TimeUnit.SECONDS)).as("accepted once the pause is over").isNotNull();
+          long ms = (System.nanoTime() - start) / 1_000_000;
+          System.out.println("a client connecting during the pause was accepted after " + ms + " ms");
+          assertThat(ms).isGreaterThanOrEqualTo(AcceptBackoff.PAUSE_MS / 2);
+        }
+        assertThat(AcceptBackoff.failures()).isEqualTo(failures + 1);
+        assertThat(log.await("accept failed on ", 5000)).contains("simulated EMFILE", "accepting again after 100ms");
+      }
+      assertThat(pastUs).as("the failure stops at AcceptBackoff").isNotDone();
+    }
   }
 
   /** Fails, loudly, unless {@code concern} runs on {@code internal}. */
