@@ -163,6 +163,7 @@ class ConfigOverridesTest {
           : key.equals("cluster.members") ? "127.0.0.1:5701"
           : key.equals("cluster.name") ? "c"
           : key.equals("cluster.store-unreachable") ? "refuse"
+          : key.equals("log.format") ? "json"
           : key.startsWith("limits.source-prefix-") ? "32"
           : key.endsWith(".host") || key.endsWith("-host") || key.endsWith(".advertise") ? "127.0.0.1" : "1";
       JsonObject out = apply(new JsonObject(), Map.of(ConfigOverrides.ENV_PREFIX + env, value), Map.of());

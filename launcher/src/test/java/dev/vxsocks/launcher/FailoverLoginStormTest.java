@@ -85,7 +85,9 @@ class FailoverLoginStormTest {
     Files.writeString(secretFile, secretText + "\n");
     Files.setPosixFilePermissions(secretFile, PosixFilePermissions.fromString("rw-------"));
 
-    // 200 users (and user007's next password), hashed at the production cost, in parallel.
+    // 200 users (and user007's next password) at the production cost, in parallel. Users share their passwords ten by
+    // ten: a hash is made once per password here (the setup's cost, not what is measured), while the nodes still
+    // verify per user (a name is part of every check and of every memo entry).
     int iterations = Integer.getInteger("storm.iterations", PasswordHash.DEFAULT_ITERATIONS);
     String[] passwords = new String[USERS];
     String[] hashes = new String[USERS];
@@ -97,21 +99,24 @@ class FailoverLoginStormTest {
     ExecutorService hashing = Executors.newFixedThreadPool(Runtime.getRuntime().availableProcessors());
     try {
       List<Future<String>> made = new ArrayList<>();
-      for (int i = 0; i < USERS; i++) {
-        passwords[i] = "pw-" + i + "-" + UUID.randomUUID();
-        String pw = passwords[i];
+      int distinct = 10;
+      String[] shared = new String[distinct];
+      for (int k = 0; k < distinct; k++) {
+        shared[k] = "pw-" + k + "-" + UUID.randomUUID();
+        String pw = shared[k];
         made.add(hashing.submit(() -> PasswordHash.create(pw.toCharArray(), iterations).encoded()));
       }
       Future<String> next = hashing.submit(() -> PasswordHash.create(newPassword.toCharArray(), iterations).encoded());
       for (int i = 0; i < USERS; i++) {
-        hashes[i] = made.get(i).get(600, TimeUnit.SECONDS);
+        passwords[i] = shared[i % distinct];
+        hashes[i] = made.get(i % distinct).get(600, TimeUnit.SECONDS);
       }
       newHash = next.get(600, TimeUnit.SECONDS);
     } finally {
       hashing.shutdownNow();
     }
     oldPassword = passwords[7];
-    System.out.printf("storm: %d hashes at %d iterations made in %d ms%n", USERS + 1, iterations, ms(t0));
+    System.out.printf("storm: 11 hashes for %d users at %d iterations made in %d ms%n", USERS, iterations, ms(t0));
 
     int[] socks = {LoopbackTargets.freePort(), LoopbackTargets.freePort()};
     int[] hz = {LoopbackTargets.freePort(), LoopbackTargets.freePort()};
