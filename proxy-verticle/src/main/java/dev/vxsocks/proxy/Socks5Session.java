@@ -18,6 +18,8 @@ import dev.vxsocks.proxy.command.CommandContext;
 import dev.vxsocks.proxy.command.ConnectCommand;
 import dev.vxsocks.proxy.command.NodeServices;
 import dev.vxsocks.proxy.command.UdpAssociateCommand;
+import dev.vxsocks.proxy.gssapi.MessageProtection;
+import dev.vxsocks.proxy.gssapi.ProtectionLevels;
 import dev.vxsocks.proxy.relay.Relay;
 import dev.vxsocks.proxy.transport.DirectWrites;
 import dev.vxsocks.proxy.transport.HalfClose;
@@ -83,6 +85,10 @@ final class Socks5Session implements CommandContext, Relay.Listener {
   private List<Runnable> cleanups = List.of();
   private List<TimeoutCheck> timeoutChecks = List.of();
   private Supplier<String> summaryExtra;
+  /** GSS-API: the authenticated principal, for the summary line; null for other methods. */
+  private String principal;
+  /** A GSS-API protection level in force: the reply and the relay go through it. Null otherwise. */
+  private MessageProtection protection;
 
   Socks5Session(Socks5ProxyVerticle verticle, NodeServices node, NetSocket socket, String id) {
     this.verticle = verticle;
@@ -148,7 +154,14 @@ final class Socks5Session implements CommandContext, Relay.Listener {
     switch (command.name()) {
       case CONNECT -> new ConnectCommand(this, node, request).start();
       case BIND -> new BindCommand(this, node, request).start();
-      case UDP_ASSOCIATE -> new UdpAssociateCommand(this, node, request).start();
+      case UDP_ASSOCIATE -> {
+        if (protection != null) {
+          fail(new Socks5Failure(ReplyCode.COMMAND_NOT_SUPPORTED,
+              "udp associate under gssapi protection is not supported"));
+        } else {
+          new UdpAssociateCommand(this, node, request).start();
+        }
+      }
     }
   }
 
@@ -233,7 +246,7 @@ final class Socks5Session implements CommandContext, Relay.Listener {
   @Override
   public void replied(InetAddress bndAddr, int bndPort) {
     reply = ReplyCode.SUCCEEDED;
-    socket.write(Socks5Encoder.reply(ReplyCode.SUCCEEDED, bndAddr, bndPort));
+    socket.write(toClient(Socks5Encoder.reply(ReplyCode.SUCCEEDED, bndAddr, bndPort)));
     endHandshake();
   }
 
@@ -247,12 +260,13 @@ final class Socks5Session implements CommandContext, Relay.Listener {
       return;
     }
     reply = ReplyCode.SUCCEEDED;
-    Future<Void> replied = socket.write(Socks5Encoder.reply(ReplyCode.SUCCEEDED, bndAddr, bndPort));
+    Future<Void> replied = socket.write(toClient(Socks5Encoder.reply(ReplyCode.SUCCEEDED, bndAddr, bndPort)));
     Buffer leftover = negotiation.takeLeftover();
     negotiation = null;
     endHandshake();
     phase = Phase.RELAY;
-    relay = new Relay(socket, peer, this);
+    relay = protection == null ? new Relay(socket, peer, this)
+        : new Relay(socket, peer, this, protection.fromClient(), protection.toClient());
     relay.sendAhead(replied, leftover);
     relay.start();
   }
@@ -263,7 +277,7 @@ final class Socks5Session implements CommandContext, Relay.Listener {
       return;
     }
     reply = ReplyCodes.of(cause);
-    socket.write(Socks5Encoder.reply(reply));
+    socket.write(toClient(Socks5Encoder.reply(reply)));
     String why = cause instanceof Socks5Failure ? cause.getMessage()
         : phase + " failed: " + (cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage());
     if (cause instanceof AuthUnavailableException) {
@@ -344,6 +358,17 @@ final class Socks5Session implements CommandContext, Relay.Listener {
     socket.write(message);
   }
 
+  /** GSS-API authenticated {@code principal}; {@code protection} (null: none) applies to every byte from now on. */
+  void gssapi(String principal, MessageProtection protection) {
+    this.principal = principal;
+    this.protection = protection;
+  }
+
+  /** A reply as the client must get it: wrapped when a GSS-API protection level is in force (RFC 1961 §5). */
+  private Buffer toClient(Buffer reply) {
+    return protection == null ? reply : protection.wrap(reply);
+  }
+
   /** Ends the session once everything written so far has gone out (a refusal the client should read). */
   void closeAfterWrite(String reason) {
     if (finished) {
@@ -410,6 +435,9 @@ final class Socks5Session implements CommandContext, Relay.Listener {
     } else if (upstream != null) {
       upstream.close();
     }
+    if (protection != null) {
+      protection.dispose();
+    }
     node.auth().closeSession(lease);
     verticle.forget(this);
     if (LOG.isLoggable(Level.INFO)) {
@@ -424,7 +452,10 @@ final class Socks5Session implements CommandContext, Relay.Listener {
         + " cmd=" + (command == null ? "-" : command) + " target=" + LogText.safe(target)
         + " reply=" + (reply == null ? "-" : reply.word()) + " up=" + (relay == null ? 0 : relay.bytesUp())
         + " down=" + (relay == null ? 0 : relay.bytesDown()) + " duration=" + ms + "ms"
-        + (summaryExtra == null ? "" : " " + summaryExtra.get()) + " close=\"" + reason + "\"";
+        + (summaryExtra == null ? "" : " " + summaryExtra.get())
+        + (principal == null ? "" : " principal=" + LogText.safe(principal) + " protection="
+            + (protection == null ? "none" : ProtectionLevels.word(protection.level())))
+        + " close=\"" + reason + "\"";
   }
 
   private void cancelHandshakeTimer() {
