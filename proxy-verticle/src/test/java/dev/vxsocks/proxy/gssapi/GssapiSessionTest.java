@@ -1,0 +1,230 @@
+package dev.vxsocks.proxy.gssapi;
+
+import dev.vxsocks.testing.GssSocksClient;
+import dev.vxsocks.testing.LogCapture;
+import dev.vxsocks.testing.LoopbackTargets;
+import dev.vxsocks.testing.LoopbackTargets.TcpTarget;
+import dev.vxsocks.testing.RawClient;
+import dev.vxsocks.testing.TestKdc;
+import dev.vxsocks.testing.TestProxy;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import javax.security.auth.Subject;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static dev.vxsocks.testing.LoopbackTargets.sha256Hex;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * GSS-API (RFC 1961) end to end with a client of our own on the JDK's Kerberos, against the test realm
+ * ({@link TestKdc}): context establishment, each protection level with the request, the reply and 1 MiB each way
+ * wrapped (digests compared, half-close included), the NEC variant, and the refusals: the wrong key, a disabled user,
+ * a principal of no listed realm, malformed and truncated messages, a client that stalls mid-context.
+ */
+class GssapiSessionTest {
+
+  private static final int MIB = 1024 * 1024;
+  private static TestKdc kdc;
+  private static Subject alice;
+  private static TcpTarget echo;
+  private final List<TestProxy> proxies = new ArrayList<>();
+  private LogCapture log;
+
+  @BeforeAll
+  static void realm() throws Exception {
+    kdc = TestKdc.get();
+    alice = kdc.login("alice");
+    echo = TcpTarget.echo("127.0.0.1");
+  }
+
+  @AfterAll
+  static void stopTarget() throws Exception {
+    echo.close();
+  }
+
+  @BeforeEach
+  void capture() {
+    log = new LogCapture();
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    log.close();
+    for (TestProxy p : proxies) {
+      p.close();
+    }
+  }
+
+  /** A node offering GSS-API only, with the service's current keytab and the test realm mapped to short names. */
+  static JsonObject config(Path keytab) {
+    JsonObject c = TestProxy.config("gssapi");
+    c.getJsonObject("auth").put("gssapi", new JsonObject().put("keytab", keytab.toString())
+        .put("principal", TestKdc.SERVICE));
+    c.getJsonArray("users").add(new JsonObject().put("name", "bob").put("password", TestProxy.PASSWORD_HASH)
+        .put("enabled", false));
+    c.put("timeouts", new JsonObject().put("handshake", "2s"));
+    return c;
+  }
+
+  private int start(JsonObject config) throws Exception {
+    TestProxy p = TestProxy.start(config);
+    proxies.add(p);
+    return p.port();
+  }
+
+  private GssSocksClient authenticated(int port, Subject who) throws Exception {
+    GssSocksClient c = new GssSocksClient(port, who);
+    assertThat(c.greet()).as("method chosen").isEqualTo(1);
+    c.establish(TestKdc.SERVICE);
+    return c;
+  }
+
+  @Test
+  void withoutProtectionTheSessionGoesOnInTheClear() throws Exception {
+    int port = start(config(kdc.serviceKeytab()));
+    try (GssSocksClient c = authenticated(port, alice)) {
+      assertThat(c.negotiate(0, false)).isZero();
+      c.write(RawClient.connectIpv4(127, 0, 0, 1, echo.port()));
+      byte[] reply = c.readReply();
+      assertThat(reply[1]).as("REP").isZero();
+      c.write("ping".getBytes());
+      assertThat(new String(c.readExactly(4))).isEqualTo("ping");
+    }
+    String line = log.await("close=", 5000);
+    assertThat(line).contains("user=alice ").contains("principal=alice@VXSOCKS.TEST protection=none")
+        .contains("reply=succeeded");
+  }
+
+  @Test
+  void necStyleLevelMessageIsAnsweredTheSameWay() throws Exception {
+    int port = start(config(kdc.serviceKeytab()));
+    try (GssSocksClient c = authenticated(port, alice)) {
+      assertThat(c.negotiate(0, true)).isZero();
+      c.write(RawClient.connectIpv4(127, 0, 0, 1, echo.port()));
+      assertThat(c.readReply()[1]).isZero();
+    }
+  }
+
+  /**
+   * Level 1, 2 and 3: the request, the reply and 1 MiB each way in MTYP 3 messages; the client half-closes after
+   * sending, the echo target answers everything and closes, the client reads to the end: the digests match.
+   */
+  @ParameterizedTest(name = "level {0}")
+  @ValueSource(ints = {1, 2, 3})
+  void protectedConnectCarriesOneMebibyteEachWay(int level) throws Exception {
+    int port = start(config(kdc.serviceKeytab()));
+    byte[] up = new byte[MIB];
+    new Random(level).nextBytes(up);
+    try (GssSocksClient c = authenticated(port, alice)) {
+      assertThat(c.negotiate(level, false)).isEqualTo(level);
+      c.write(RawClient.connectIpv4(127, 0, 0, 1, echo.port()));
+      byte[] reply = c.readReply();
+      assertThat(reply[1]).as("REP").isZero();
+      CompletableFuture<byte[]> down = CompletableFuture.supplyAsync(() -> {
+        try {
+          return c.readToEnd();
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      });
+      c.write(up);
+      c.socket.shutdownOutput();
+      byte[] back = down.get(30, TimeUnit.SECONDS);
+      assertThat(back.length).isEqualTo(MIB);
+      assertThat(sha256Hex(back)).isEqualTo(sha256Hex(up));
+    }
+    String line = log.await("close=", 5000);
+    assertThat(line).contains("user=alice ").contains("up=" + MIB + " ").contains("down=" + MIB + " ")
+        .contains("protection=" + ProtectionLevels.word(level)).contains("close=\"completed\"");
+  }
+
+  @Test
+  void theWrongKeyIsRefusedWithAbort() throws Exception {
+    int port = start(config(kdc.staleKeytab()));
+    try (GssSocksClient c = new GssSocksClient(port, alice)) {
+      assertThat(c.greet()).isEqualTo(1);
+      assertThatThrownBy(() -> c.establish(TestKdc.SERVICE)).isInstanceOf(GssSocksClient.Refused.class);
+    }
+    assertThat(log.await("close=", 5000)).contains("auth failed: gssapi:");
+  }
+
+  @Test
+  void anotherServicesKeytabIsRefusedWithAbort() throws Exception {
+    JsonObject c = config(kdc.otherServiceKeytab());
+    c.getJsonObject("auth").getJsonObject("gssapi").remove("principal");
+    c.getJsonObject("auth").getJsonObject("gssapi").put("realms", new JsonArray().add(TestKdc.REALM));
+    int port = start(c);
+    try (GssSocksClient client = new GssSocksClient(port, alice)) {
+      assertThat(client.greet()).isEqualTo(1);
+      assertThatThrownBy(() -> client.establish(TestKdc.SERVICE)).isInstanceOf(GssSocksClient.Refused.class);
+    }
+    assertThat(log.await("close=", 5000)).contains("auth failed: gssapi:");
+  }
+
+  @Test
+  void aDisabledUserIsRefusedWhateverTheMethod() throws Exception {
+    int port = start(config(kdc.serviceKeytab()));
+    try (GssSocksClient c = new GssSocksClient(port, kdc.login("bob"))) {
+      assertThat(c.greet()).isEqualTo(1);
+      assertThatThrownBy(() -> c.establish(TestKdc.SERVICE)).isInstanceOf(GssSocksClient.Refused.class);
+    }
+    assertThat(log.await("close=", 5000)).contains("user=bob ").contains("auth failed: disabled");
+  }
+
+  @Test
+  void aPrincipalOutsideTheRealmsIsRefusedOrKeptWholeWhenConfigured() throws Exception {
+    int port = start(config(kdc.serviceKeytab()));
+    Subject carol = kdc.login("carol/admin");
+    try (GssSocksClient c = new GssSocksClient(port, carol)) {
+      assertThat(c.greet()).isEqualTo(1);
+      assertThatThrownBy(() -> c.establish(TestKdc.SERVICE)).isInstanceOf(GssSocksClient.Refused.class);
+    }
+    assertThat(log.await("close=", 5000)).contains("principal not in auth.gssapi.realms");
+
+    JsonObject keep = config(kdc.serviceKeytab());
+    keep.getJsonObject("auth").getJsonObject("gssapi").put("other-principals", "keep");
+    int keeping = start(keep);
+    try (GssSocksClient c = authenticated(keeping, carol)) {
+      assertThat(c.negotiate(0, false)).isZero();
+      c.write(RawClient.connectIpv4(127, 0, 0, 1, echo.port()));
+      assertThat(c.readReply()[1]).isZero();
+    }
+    assertThat(log.await("user=carol/admin@VXSOCKS.TEST cmd=connect", 5000)).contains("reply=succeeded");
+  }
+
+  @Test
+  void udpAssociateUnderProtectionIsRefusedWithCommandNotSupported() throws Exception {
+    int port = start(config(kdc.serviceKeytab()));
+    try (GssSocksClient c = authenticated(port, alice)) {
+      assertThat(c.negotiate(2, false)).isEqualTo(2);
+      c.write(RawClient.request(RawClient.UDP_ASSOCIATE, 0, 0, 0, 0, 0));
+      assertThat(c.readReply()[1]).as("REP").isEqualTo((byte) 7);
+    }
+  }
+
+  @Test
+  void aClientStallingMidContextIsClosedByTheHandshakeTimeout() throws Exception {
+    int port = start(config(kdc.serviceKeytab()));
+    try (GssSocksClient c = authenticated(port, alice)) {
+      // established; the protection level never comes
+      long t0 = System.nanoTime();
+      assertThat(c.receive(1)).isEmpty();
+      assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)).isLessThan(6000);
+    }
+    assertThat(log.await("close=", 5000)).contains("handshake timeout in auth");
+  }
+}
