@@ -227,4 +227,135 @@ class GssapiSessionTest {
     }
     assertThat(log.await("close=", 5000)).contains("handshake timeout in auth");
   }
+
+  /** A request rule naming alice applies to her Kerberos session (its refusal wrapped like any reply). */
+  @Test
+  void aRuleForTheMappedUserApplies() throws Exception {
+    JsonObject c = config(kdc.serviceKeytab());
+    c.getJsonObject("rules").getJsonArray("request").add(0, new JsonObject().put("action", "deny")
+        .put("users", new JsonArray().add("alice")).put("ports", new JsonArray().add(String.valueOf(echo.port()))));
+    int port = start(c);
+    try (GssSocksClient client = authenticated(port, alice)) {
+      assertThat(client.negotiate(2, false)).isEqualTo(2);
+      client.write(RawClient.connectIpv4(127, 0, 0, 1, echo.port()));
+      assertThat(client.readReply()[1]).as("REP: not allowed").isEqualTo((byte) 2);
+    }
+    assertThat(log.await("close=", 5000)).contains("user=alice ").contains("denied: rules.request[0]");
+  }
+
+  /** With one session per user, alice's held Kerberos session makes her next one wait, whatever its level. */
+  @Test
+  void aPerUserLimitCountsKerberosSessions() throws Exception {
+    JsonObject c = config(kdc.serviceKeytab());
+    c.put("limits", new JsonObject().put("sessions-per-user", 1));
+    int port = start(c);
+    try (GssSocksClient held = authenticated(port, alice)) {
+      assertThat(held.negotiate(0, false)).isZero();
+      held.write(RawClient.connectIpv4(127, 0, 0, 1, echo.port()));
+      assertThat(held.readReply()[1]).isZero();
+      try (GssSocksClient second = authenticated(port, alice)) {
+        assertThat(second.negotiate(1, false)).isEqualTo(1);
+        second.write(RawClient.connectIpv4(127, 0, 0, 1, echo.port()));
+        assertThat(second.readReply()[1]).as("REP: not allowed (limit)").isEqualTo((byte) 2);
+      }
+      assertThat(log.await("sessions-per-user limit 1 reached for alice", 5000)).contains("user=alice ");
+    }
+  }
+
+  /** Raw bytes after the greeting; the proxy's answer, until it closes. */
+  private byte[] afterGreeting(int port, byte[] raw) throws Exception {
+    try (GssSocksClient c = new GssSocksClient(port, alice)) {
+      assertThat(c.greet()).isEqualTo(1);
+      c.send(raw);
+      return c.receive(64);
+    }
+  }
+
+  @Test
+  void malformedContextMessagesAreAnsweredWithAbort() throws Exception {
+    int port = start(config(kdc.serviceKeytab()));
+    byte[] abort = {1, (byte) 0xFF};
+    assertThat(afterGreeting(port, new byte[] {2, 1, 0, 1, 0})).isEqualTo(abort);
+    assertThat(log.await("VER is 2", 5000)).contains("protocol error: gssapi");
+    assertThat(afterGreeting(port, new byte[] {1, 3, 0, 1, 0})).isEqualTo(abort);
+    assertThat(log.await("MTYP is 3, expected 1", 5000)).contains("protocol error: gssapi");
+    byte[] garbage = new byte[20];
+    new Random(3).nextBytes(garbage);
+    assertThat(afterGreeting(port, GssSocksClient.message(1, garbage))).isEqualTo(abort);
+  }
+
+  @Test
+  void aTokenOf65535BytesIsReadWholeAndRefusedWhenItIsNotKerberos() throws Exception {
+    int port = start(config(kdc.serviceKeytab()));
+    byte[] token = new byte[65535];
+    new Random(65535).nextBytes(token);
+    token[0] = 0x60;
+    assertThat(afterGreeting(port, GssSocksClient.message(1, token))).isEqualTo(new byte[] {1, (byte) 0xFF});
+    assertThat(log.await("close=", 5000)).contains("auth failed: gssapi:");
+  }
+
+  @Test
+  void aTruncatedTokenEndsWithTheClientOrTheHandshakeTimeout() throws Exception {
+    int port = start(config(kdc.serviceKeytab()));
+    byte[] partial = {1, 1, 0x03, (byte) 0xE8, 1, 2, 3, 4, 5};
+    try (GssSocksClient c = new GssSocksClient(port, alice)) {
+      assertThat(c.greet()).isEqualTo(1);
+      c.send(partial);
+      c.socket.shutdownOutput();
+      assertThat(c.receive(1)).isEmpty();
+    }
+    assertThat(log.await("close=", 5000)).contains("client ended during auth");
+    try (GssSocksClient c = new GssSocksClient(port, alice)) {
+      assertThat(c.greet()).isEqualTo(1);
+      c.send(partial);
+      assertThat(c.receive(1)).as("closed by the handshake timeout").isEmpty();
+    }
+    assertThat(log.await("handshake timeout", 5000)).contains("handshake timeout in auth");
+  }
+
+  @Test
+  void theClientsAbortEndsTheSession() throws Exception {
+    int port = start(config(kdc.serviceKeytab()));
+    assertThat(afterGreeting(port, new byte[] {1, (byte) 0xFF})).isEmpty();
+    assertThat(log.await("close=", 5000)).contains("auth failed: gssapi: the client aborted");
+  }
+
+  @Test
+  void aBadProtectionLevelMessageIsAnsweredWithAbort() throws Exception {
+    int port = start(config(kdc.serviceKeytab()));
+    byte[] garbage = new byte[40];
+    new Random(2).nextBytes(garbage);
+    try (GssSocksClient c = authenticated(port, alice)) {
+      c.send(GssSocksClient.message(2, garbage));
+      assertThat(c.receive(64)).isEqualTo(new byte[] {1, (byte) 0xFF});
+    }
+    assertThat(log.await("close=", 5000)).contains("the protection level does not unwrap");
+    try (GssSocksClient c = authenticated(port, alice)) {
+      c.send(GssSocksClient.message(2, new byte[] {9}));
+      assertThat(c.receive(64)).isEqualTo(new byte[] {1, (byte) 0xFF});
+    }
+    assertThat(log.await("protection level 9 is not a level", 5000)).contains("user=alice");
+  }
+
+  @Test
+  void underProtectionAMessageThatDoesNotUnwrapEndsTheSession() throws Exception {
+    int port = start(config(kdc.serviceKeytab()));
+    byte[] garbage = new byte[60];
+    new Random(4).nextBytes(garbage);
+    try (GssSocksClient c = authenticated(port, alice)) {
+      assertThat(c.negotiate(2, false)).isEqualTo(2);
+      c.send(GssSocksClient.message(3, garbage));
+      assertThat(c.receive(1)).isEmpty();
+    }
+    assertThat(log.await("close=", 5000)).contains("protocol error: gssapi: a message that does not unwrap");
+    try (GssSocksClient c = authenticated(port, alice)) {
+      assertThat(c.negotiate(1, false)).isEqualTo(1);
+      c.write(RawClient.connectIpv4(127, 0, 0, 1, echo.port()));
+      assertThat(c.readReply()[1]).isZero();
+      c.send(new byte[] {1, 3, 0, 50, 1, 2, 3});
+      c.socket.shutdownOutput();
+      assertThat(c.readToEnd()).isEmpty();
+    }
+    assertThat(log.await("in the middle of a GSS-API message", 5000)).contains("user=alice");
+  }
 }
