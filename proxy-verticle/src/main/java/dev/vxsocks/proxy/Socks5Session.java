@@ -16,6 +16,7 @@ import dev.vxsocks.proxy.codec.Socks5ProtocolException.Kind;
 import dev.vxsocks.proxy.command.BindCommand;
 import dev.vxsocks.proxy.command.CommandContext;
 import dev.vxsocks.proxy.command.ConnectCommand;
+import dev.vxsocks.proxy.command.DatagramProtection;
 import dev.vxsocks.proxy.command.NodeServices;
 import dev.vxsocks.proxy.command.UdpAssociateCommand;
 import dev.vxsocks.proxy.gssapi.MessageProtection;
@@ -154,14 +155,7 @@ final class Socks5Session implements CommandContext, Relay.Listener {
     switch (command.name()) {
       case CONNECT -> new ConnectCommand(this, node, request).start();
       case BIND -> new BindCommand(this, node, request).start();
-      case UDP_ASSOCIATE -> {
-        if (protection != null) {
-          fail(new Socks5Failure(ReplyCode.COMMAND_NOT_SUPPORTED,
-              "udp associate under gssapi protection is not supported"));
-        } else {
-          new UdpAssociateCommand(this, node, request).start();
-        }
-      }
+      case UDP_ASSOCIATE -> new UdpAssociateCommand(this, node, request).start();
     }
   }
 
@@ -310,6 +304,11 @@ final class Socks5Session implements CommandContext, Relay.Listener {
   @Override
   public void summary(Supplier<String> fields) {
     this.summaryExtra = fields;
+  }
+
+  @Override
+  public DatagramProtection datagramProtection() {
+    return protection;
   }
 
   // ---- For the steps of this package ----

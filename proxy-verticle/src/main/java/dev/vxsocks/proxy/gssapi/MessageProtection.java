@@ -1,5 +1,6 @@
 package dev.vxsocks.proxy.gssapi;
 
+import dev.vxsocks.proxy.command.DatagramProtection;
 import dev.vxsocks.proxy.relay.Relay;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -20,7 +21,7 @@ import java.util.function.Consumer;
  *
  * <p>Runs on the session's event loop: wrapping and unwrapping are the cost of a byte, like TLS on an event loop.
  */
-public final class MessageProtection implements GssFrameDecoder.Listener {
+public final class MessageProtection implements GssFrameDecoder.Listener, DatagramProtection {
 
   private final GSSContext context;
   private final int level;
@@ -176,6 +177,50 @@ public final class MessageProtection implements GssFrameDecoder.Listener {
       parts[2 * i + 1] = Unpooled.wrappedBuffer(token);
     }
     return Unpooled.wrappedBuffer(parts);
+  }
+
+  /**
+   * A client's UDP datagram: one MTYP 3 message, its token the wrapped SOCKS UDP packet. Datagrams may be lost or
+   * reordered, so only a replayed one is refused (and, at level 2, one without encryption).
+   */
+  @Override
+  public Buffer unwrapDatagram(Buffer datagram) throws GssapiFailure {
+    int length = datagram.length();
+    if (length < 5 || datagram.getUnsignedByte(0) != GssFrameDecoder.VERSION
+        || datagram.getUnsignedByte(1) != GssFrameDecoder.ENCAPSULATION
+        || datagram.getUnsignedShort(2) != length - 4) {
+      throw new GssapiFailure("not one MTYP 3 message");
+    }
+    MessageProp prop = new MessageProp(0, false);
+    byte[] plain;
+    try {
+      plain = context.unwrap(datagram.getBytes(4, length), 0, length - 4, prop);
+    } catch (GSSException e) {
+      throw new GssapiFailure("does not unwrap: " + GssapiAcceptor.describe(e));
+    }
+    if (prop.isDuplicateToken()) {
+      throw new GssapiFailure("a replayed datagram");
+    }
+    if (level == ProtectionLevels.CONFIDENTIALITY && !prop.getPrivacy()) {
+      throw new GssapiFailure("a datagram without confidentiality at level 2");
+    }
+    return Buffer.buffer(plain);
+  }
+
+  /** A datagram to the client: the SOCKS UDP packet wrapped into one MTYP 3 message. */
+  @Override
+  public Buffer wrapDatagram(Buffer packet) throws GssapiFailure {
+    byte[] plain = packet.getBytes();
+    byte[] token;
+    try {
+      token = context.wrap(plain, 0, plain.length, new MessageProp(0, encrypt));
+    } catch (GSSException e) {
+      throw new GssapiFailure("cannot wrap: " + GssapiAcceptor.describe(e));
+    }
+    if (token.length > GssFrameDecoder.MAX_TOKEN) {
+      throw new GssapiFailure("a datagram too large to wrap into one message");
+    }
+    return Buffer.buffer(GssMessages.message(GssFrameDecoder.ENCAPSULATION, token));
   }
 
   /** The filter for the client → upstream direction of the relay: unwraps. */

@@ -206,14 +206,53 @@ class GssapiSessionTest {
     assertThat(log.await("user=carol/admin@VXSOCKS.TEST cmd=connect", 5000)).contains("reply=succeeded");
   }
 
-  @Test
-  void udpAssociateUnderProtectionIsRefusedWithCommandNotSupported() throws Exception {
-    int port = start(config(kdc.serviceKeytab()));
-    try (GssSocksClient c = authenticated(port, alice)) {
-      assertThat(c.negotiate(2, false)).isEqualTo(2);
+  /**
+   * UDP ASSOCIATE under a level: the request and reply wrapped on the control connection, and each datagram both ways
+   * one MTYP 3 message whose token wraps the SOCKS UDP packet; a datagram that does not unwrap is dropped and counted.
+   */
+  @ParameterizedTest(name = "level {0}")
+  @ValueSource(ints = {1, 2})
+  void udpDatagramsUnderProtectionAreWrappedBothWays(int level) throws Exception {
+    JsonObject c0 = config(kdc.serviceKeytab());
+    // The association (to 0.0.0.0) needs a rule open to every address; its datagrams to loopback one naming it.
+    c0.getJsonObject("rules").getJsonArray("request").add(0, new JsonObject().put("action", "allow")
+        .put("commands", new JsonArray().add("udp-associate")).put("to", new JsonArray().add("0.0.0.0/0")));
+    c0.getJsonObject("rules").getJsonArray("request").add(0, new JsonObject().put("action", "allow")
+        .put("commands", new JsonArray().add("udp-associate")).put("to", new JsonArray().add("127.0.0.0/8")));
+    int port = start(c0);
+    try (LoopbackTargets.UdpEcho udpEcho = LoopbackTargets.UdpEcho.start("127.0.0.1");
+         GssSocksClient c = authenticated(port, alice);
+         java.net.DatagramSocket udp = new java.net.DatagramSocket(0, LoopbackTargets.IPV4)) {
+      udp.setSoTimeout(10_000);
+      assertThat(c.negotiate(level, false)).isEqualTo(level);
       c.write(RawClient.request(RawClient.UDP_ASSOCIATE, 0, 0, 0, 0, 0));
-      assertThat(c.readReply()[1]).as("REP").isEqualTo((byte) 7);
+      byte[] reply = c.readReply();
+      assertThat(reply[1]).as("REP").isZero();
+      int relayPort = ((reply[8] & 0xFF) << 8) | (reply[9] & 0xFF);
+      java.net.InetAddress relay = java.net.InetAddress.getByAddress(java.util.Arrays.copyOfRange(reply, 4, 8));
+
+      byte[] packet = dev.vxsocks.testing.Bytes.concat(new byte[] {0, 0, 0, 1, 127, 0, 0, 1,
+          (byte) (udpEcho.port() >> 8), (byte) udpEcho.port()}, "ping over kerberos".getBytes());
+      byte[] garbage = GssSocksClient.message(3, new byte[40]);
+      udp.send(new java.net.DatagramPacket(garbage, garbage.length, relay, relayPort));
+      byte[] token = c.context().wrap(packet, 0, packet.length, new org.ietf.jgss.MessageProp(0, level == 2));
+      byte[] datagram = GssSocksClient.message(3, token);
+      udp.send(new java.net.DatagramPacket(datagram, datagram.length, relay, relayPort));
+
+      java.net.DatagramPacket answer = new java.net.DatagramPacket(new byte[65535], 65535);
+      udp.receive(answer);
+      byte[] got = java.util.Arrays.copyOf(answer.getData(), answer.getLength());
+      assertThat(got[0]).isEqualTo((byte) 1);
+      assertThat(got[1]).isEqualTo((byte) 3);
+      assertThat(((got[2] & 0xFF) << 8) | (got[3] & 0xFF)).isEqualTo(got.length - 4);
+      org.ietf.jgss.MessageProp prop = new org.ietf.jgss.MessageProp(0, false);
+      byte[] plain = c.context().unwrap(got, 4, got.length - 4, prop);
+      assertThat(prop.getPrivacy()).isEqualTo(level == 2);
+      assertThat(java.util.Arrays.copyOfRange(plain, 10, plain.length)).isEqualTo("ping over kerberos".getBytes());
+      assertThat(java.util.Arrays.copyOfRange(plain, 0, 4)).as("RSV FRAG ATYP").isEqualTo(new byte[] {0, 0, 0, 1});
     }
+    assertThat(log.await("close=", 5000)).contains("cmd=udp-associate").contains("udp_up=1/18")
+        .contains("udp_down=1/18").contains("dropped_malformed=1");
   }
 
   @Test
