@@ -397,4 +397,16 @@ class GssapiSessionTest {
     }
     assertThat(log.await("in the middle of a GSS-API message", 5000)).contains("user=alice");
   }
+
+  /** A keytab that cannot serve stops the node at start-up, naming the key, rather than refusing the first client. */
+  @Test
+  void aKeytabThatCannotServeStopsStartUp() throws Exception {
+    assertThatThrownBy(() -> start(config(kdc.dir().resolve("no-such.keytab"))))
+        .isInstanceOf(dev.vxsocks.config.ConfigException.class)
+        .hasMessageContaining("auth.gssapi.keytab: cannot read").hasMessageContaining("(no such file)");
+    JsonObject wrongPrincipal = config(kdc.otherServiceKeytab());
+    assertThatThrownBy(() -> start(wrongPrincipal))
+        .isInstanceOf(dev.vxsocks.config.ConfigException.class)
+        .hasMessageContaining("holds no key for rcmd/localhost@VXSOCKS.TEST");
+  }
 }
