@@ -134,6 +134,25 @@ public final class TestKdc {
     return keytab;
   }
 
+  /**
+   * Draws a new key for the service principal {@code name} (made on first use) and writes it, alone, to a new keytab
+   * file, which this returns: one more key version, as an operator's {@code ktadd} does when rotating.
+   */
+  public synchronized Path newServiceKey(String name) {
+    String kadmin = program("kadmin.local", "krb5-admin-server");
+    try {
+      if (users.add(name)) {
+        kadmin(kadmin, "addprinc -randkey " + name);
+      }
+      Path keytab = Files.createTempFile(dir, "service-", ".keytab");
+      Files.delete(keytab);
+      kadmin(kadmin, "ktadd -k " + keytab + " " + name);
+      return keytab;
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   /** {@code kinit}s {@code name} into a credential cache of its own, for curl; returns the cache. */
   public Path kinit(String name) {
     Path keytab = user(name);

@@ -409,4 +409,28 @@ class GssapiSessionTest {
         .isInstanceOf(dev.vxsocks.config.ConfigException.class)
         .hasMessageContaining("holds no key for rcmd/localhost@VXSOCKS.TEST");
   }
+
+  /** A keytab replaced on disk (key rotation) is used from the next login on, without a restart. */
+  @Test
+  void aRotatedKeytabIsReadAgain() throws Exception {
+    String service = "rcmd/rotating@" + TestKdc.REALM;
+    Path keytab = kdc.dir().resolve("rotating.keytab");
+    java.nio.file.Files.copy(kdc.newServiceKey(service), keytab, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    JsonObject c = config(keytab);
+    c.getJsonObject("auth").getJsonObject("gssapi").put("principal", service);
+    int port = start(c);
+    try (GssSocksClient client = new GssSocksClient(port, kdc.login("alice"))) {
+      assertThat(client.greet()).isEqualTo(1);
+      client.establish(service);
+      assertThat(client.negotiate(0, false)).isZero();
+    }
+    Path rotated = kdc.newServiceKey(service);
+    Thread.sleep(1100); // a new modification time, at the file system's one-second resolution at worst
+    java.nio.file.Files.copy(rotated, keytab, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    try (GssSocksClient client = new GssSocksClient(port, kdc.login("alice"))) {
+      assertThat(client.greet()).isEqualTo(1);
+      client.establish(service);
+      assertThat(client.negotiate(0, false)).isZero();
+    }
+  }
 }
