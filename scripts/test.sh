@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the project: `./scripts/test.sh` (extra arguments go to Maven, e.g. -pl proxy-verticle).
 # The end-to-end tests drive clients nobody on this team wrote; this installs them from Debian when missing:
-# curl, ncat, python3-socks (PySocks, imported by Debian's /usr/bin/python3), dante-client (socksify, with gcc) and
-# haproxy (HaproxyClusterTest runs docs/deploy/haproxy.cfg in front of three nodes) and prometheus (MetricsTest).
+# curl, ncat, python3-socks (PySocks, imported by Debian's /usr/bin/python3), dante-client (socksify, with gcc),
+# haproxy (HaproxyClusterTest runs docs/deploy/haproxy.cfg in front of three nodes), prometheus (MetricsTest), and
+# MIT Kerberos (krb5-kdc, krb5-admin-server, krb5-user: the GSS-API tests start a KDC of their own on loopback).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,10 @@ command -v socksify >/dev/null 2>&1 || missing+=(dante-client)   # Dante's SOCKS
 command -v gcc >/dev/null 2>&1 || missing+=(gcc)                 # builds the plain TCP server it socksifies
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)  # the balancer in front of a cluster
 [ -x /usr/bin/prometheus ] && [ -x /usr/bin/promtool ] || missing+=(prometheus)        # scrapes /metrics in MetricsTest
+# MIT Kerberos for the GSS-API tests: the test realm's KDC, kadmin.local to make its principals, kinit for curl
+[ -x /usr/sbin/krb5kdc ] || missing+=(krb5-kdc)
+[ -x /usr/sbin/kadmin.local ] || missing+=(krb5-admin-server)
+command -v kinit >/dev/null 2>&1 || missing+=(krb5-user)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: installing ${missing[*]} (Debian packages the end-to-end tests use)"
   sudo=""

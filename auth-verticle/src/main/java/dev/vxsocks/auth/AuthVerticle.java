@@ -88,6 +88,7 @@ public final class AuthVerticle extends VerticleBase {
     bus.<JsonObject>localConsumer(AuthAddresses.CLIENT, m -> answer(m, body -> Future.succeededFuture(
         rules.checkClient(body.getString("client")))));
     bus.<JsonObject>localConsumer(AuthAddresses.AUTHENTICATE, m -> answer(m, this::authenticate));
+    bus.<JsonObject>localConsumer(AuthAddresses.USER_CHECK, m -> answer(m, this::checkUser));
     bus.<JsonObject>localConsumer(AuthAddresses.AUTHORIZE, m -> answer(m, this::authorize));
     bus.<JsonObject>localConsumer(AuthAddresses.SESSION_OPEN, m -> answer(m, this::openSession));
     bus.<JsonObject>localConsumer(AuthAddresses.SESSION_CLOSE, m -> {
@@ -105,6 +106,19 @@ public final class AuthVerticle extends VerticleBase {
       return Future.succeededFuture(Verdict.deny(Verdict.BAD_CREDENTIALS, "empty user name or password"));
     }
     return credentials.check(user, password);
+  }
+
+  /**
+   * A user the KDC vouched for (GSS-API): {@code users} need not list Kerberos users, but a listed one that is
+   * disabled is refused, so {@code user disable} works whatever the method (README, "GSS-API (Kerberos)").
+   */
+  private Future<Verdict> checkUser(JsonObject body) {
+    String user = body.getString("user");
+    if (user == null || user.isEmpty()) {
+      return Future.succeededFuture(Verdict.deny(Verdict.BAD_CREDENTIALS, "empty user name"));
+    }
+    return users.find(user).map(u -> u == null ? Verdict.allow("not listed")
+        : u.enabled() ? Verdict.allow("listed") : Verdict.deny(Verdict.DISABLED, "user is disabled"));
   }
 
   /** A UDP association's counters live under their own keys, apart from the sessions of the same user or IP. */

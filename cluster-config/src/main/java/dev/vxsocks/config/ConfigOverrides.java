@@ -25,6 +25,8 @@ public final class ConfigOverrides {
   public static final List<String> KEYS = List.of(
       "listen.host", "listen.port", "listen.proxy-protocol-from", "listen.proxy-protocol-timeout",
       "auth.methods", "auth.allow-no-auth-off-loopback",
+      "auth.gssapi.keytab", "auth.gssapi.principal", "auth.gssapi.protection", "auth.gssapi.realms",
+      "auth.gssapi.other-principals",
       "timeouts.handshake", "timeouts.connect", "timeouts.idle", "timeouts.half-close", "timeouts.auth",
       "limits.sessions-per-user", "limits.sessions-per-client-ip", "limits.pending-handshakes",
       "limits.udp-associations-per-user", "limits.udp-associations-per-client-ip",
@@ -37,7 +39,8 @@ public final class ConfigOverrides {
       "cluster.eventbus-host", "cluster.eventbus-port", "cluster.join-wait", "cluster.store-unreachable",
       "cluster.store-timeout", "cluster.memo-secret-file", "cluster.memo-ttl",
       "admin.host", "admin.port", "drain.grace", "drain.timeout", "log.format");
-  private static final List<String> LIST_KEYS = List.of("auth.methods", "cluster.members", "listen.proxy-protocol-from");
+  private static final List<String> LIST_KEYS = List.of("auth.methods", "cluster.members", "listen.proxy-protocol-from",
+      "auth.gssapi.protection", "auth.gssapi.realms");
 
   private ConfigOverrides() {
   }

@@ -61,8 +61,20 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
     }
   }
 
-  /** {@code methods} in the server's order of preference. */
-  public record Auth(List<AuthMethodName> methods, boolean allowNoAuthOffLoopback) {
+  /** {@code methods} in the server's order of preference; {@code gssapi} is null unless {@code methods} lists it. */
+  public record Auth(List<AuthMethodName> methods, boolean allowNoAuthOffLoopback, Gssapi gssapi) {
+  }
+
+  /**
+   * {@code auth.gssapi} (RFC 1961): the acceptor's {@code keytab} and {@code principal} (null: any key in the
+   * keytab), the protection levels accepted in the server's order of preference, the realms whose one-component
+   * principals log in by their short name ({@code alice@EXAMPLE.COM} is {@code alice}), and whether any other
+   * principal is refused or kept whole as the user name.
+   */
+  public record Gssapi(String keytab, String principal, List<GssapiProtection> protection, Set<String> realms,
+                       boolean keepOtherPrincipals) {
+    public static final List<GssapiProtection> DEFAULT_PROTECTION =
+        List.of(GssapiProtection.NONE, GssapiProtection.INTEGRITY, GssapiProtection.CONFIDENTIALITY);
   }
 
   public record User(String name, PasswordHash password, boolean enabled) {
@@ -192,7 +204,7 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
             Duration.ofMinutes(1)));
     boolean loopbackOnly = listenIp == null || listenIp.isLoopbackAddress();
 
-    Section a = new Section("auth", root.object("auth"), "methods", "allow-no-auth-off-loopback");
+    Section a = new Section("auth", root.object("auth"), "methods", "allow-no-auth-off-loopback", "gssapi");
     Set<AuthMethodName> methods = new LinkedHashSet<>();
     for (String m : a.strings("methods")) {
       AuthMethodName method = AuthMethodName.of(m);
@@ -209,7 +221,9 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
       throw new ConfigException("auth.methods", "'none' on the non-loopback address " + host
           + " would make an open proxy; require username-password, or set auth.allow-no-auth-off-loopback: true");
     }
-    Auth auth = new Auth(List.copyOf(methods), allowOpen);
+    Section g = new Section("auth.gssapi", a.object("gssapi"), "keytab", "principal", "protection", "realms",
+        "other-principals");
+    Auth auth = new Auth(List.copyOf(methods), allowOpen, methods.contains(AuthMethodName.GSSAPI) ? gssapi(g) : null);
 
     List<User> users = new ArrayList<>();
     Set<String> names = new HashSet<>();
@@ -327,6 +341,39 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
 
     return new ProxyConfig(listen, auth, List.copyOf(users), new Rules(List.copyOf(clientRules), List.copyOf(requestRules)),
         timeouts, limits, bind, udp, cluster, admin, drain, log);
+  }
+
+  /** {@code auth.gssapi}, read only when {@code auth.methods} lists {@code gssapi}. */
+  private static Gssapi gssapi(Section g) {
+    String keytab = g.string("keytab", null);
+    if (keytab == null) {
+      throw new ConfigException(g.key("keytab"), "is required when auth.methods lists gssapi (the service's keys)");
+    }
+    String principal = g.string("principal", null);
+    Set<GssapiProtection> levels = new LinkedHashSet<>();
+    for (String p : g.strings("protection")) {
+      GssapiProtection level = GssapiProtection.of(p);
+      if (level == null) {
+        throw new ConfigException(g.key("protection"), "unknown level '" + p + "' (known: "
+            + ConfigWord.known(GssapiProtection.class) + ")");
+      }
+      levels.add(level);
+    }
+    List<GssapiProtection> protection = levels.isEmpty() ? Gssapi.DEFAULT_PROTECTION : List.copyOf(levels);
+    Set<String> realms = new LinkedHashSet<>(g.strings("realms"));
+    int at = principal == null ? -1 : principal.lastIndexOf('@');
+    if (realms.isEmpty() && at > 0 && at < principal.length() - 1) {
+      realms.add(principal.substring(at + 1));
+    }
+    String others = g.string("other-principals", "refuse");
+    if (!others.equals("refuse") && !others.equals("keep")) {
+      throw new ConfigException(g.key("other-principals"), "must be refuse or keep, got '" + others + "'");
+    }
+    if (realms.isEmpty() && others.equals("refuse")) {
+      throw new ConfigException(g.key("realms"), "names no realm and auth.gssapi.principal has none: every principal "
+          + "would be refused; list the realms whose users log in by their short name, or set other-principals: keep");
+    }
+    return new Gssapi(keytab, principal, protection, Set.copyOf(realms), others.equals("keep"));
   }
 
   private static Cluster cluster(Section c) {

@@ -8,6 +8,11 @@ import dev.vxsocks.proxy.codec.Socks5Encoder;
 import dev.vxsocks.proxy.codec.Socks5Greeting;
 import dev.vxsocks.proxy.codec.Socks5PasswordRequest;
 import dev.vxsocks.proxy.codec.Socks5ProtocolException;
+import dev.vxsocks.auth.api.Verdict;
+import dev.vxsocks.proxy.gssapi.GssMessages;
+import dev.vxsocks.proxy.gssapi.GssapiNegotiation;
+import dev.vxsocks.proxy.gssapi.MessageProtection;
+import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 
 import java.time.Duration;
@@ -15,9 +20,9 @@ import java.util.List;
 import java.util.logging.Logger;
 
 /**
- * The negotiation step of a session (RFC 1928 §3, RFC 1929): the client's method offer, the server's choice (the first
- * of {@code auth.methods} the client offers), the chosen method's sub-negotiation, and then the request, which goes
- * to the session. A new method is one more {@link AuthMethodName}, one more case in {@link #onGreeting} and its own
+ * The negotiation step of a session (RFC 1928 §3, RFC 1929, RFC 1961): the client's method offer, the server's choice
+ * (the first of {@code auth.methods} the client offers), the chosen method's sub-negotiation (GSS-API's is
+ * {@link GssapiNegotiation}), and then the request, which goes to the session. A new method is one more {@link AuthMethodName}, one more case in {@link #onGreeting} and its own
  * sub-negotiation here; the session and the commands only see the authenticated user.
  */
 final class Negotiation implements Socks5Decoder.Listener {
@@ -27,8 +32,12 @@ final class Negotiation implements Socks5Decoder.Listener {
   private static final String METHOD = AuthMethodName.USERNAME_PASSWORD.configName();
 
   private final Socks5Session session;
-  private final Socks5Decoder decoder = new Socks5Decoder(this);
+  private Socks5Decoder decoder = new Socks5Decoder(this);
   private boolean requested;
+  /** GSS-API chosen: the sub-negotiation starts once the decoder has returned what it holds. */
+  private boolean gssapiChosen;
+  /** During the GSS-API sub-negotiation, and for the whole handshake when a protection level is in force. */
+  private GssapiNegotiation gssapi;
 
   Negotiation(Socks5Session session) {
     this.session = session;
@@ -36,7 +45,14 @@ final class Negotiation implements Socks5Decoder.Listener {
 
   /** The client's next bytes. */
   void feed(Buffer data) {
+    if (gssapi != null) {
+      gssapi.feed(data);
+      return;
+    }
     decoder.feed(data);
+    if (gssapiChosen && gssapi == null && !session.ended()) {
+      startGssapi();
+    }
   }
 
   /** After the request: what the client sent behind it (pipelined payload), possibly empty. */
@@ -60,10 +76,103 @@ final class Negotiation implements Socks5Decoder.Listener {
         session.phase(Phase.AUTH);
         decoder.expectPasswordRequest();
       }
+      case GSSAPI -> {
+        session.phase(Phase.AUTH);
+        gssapiChosen = true;
+      }
       case NONE -> {
         session.metrics().authResult(AuthMethodName.NONE.configName(), "ok");
         expectRequest();
       }
+    }
+  }
+
+  /**
+   * RFC 1961: the GSS-API sub-negotiation takes the client's bytes from here (what the greeting's decoder holds
+   * first) until it is over; with a protection level in force it goes on unwrapping them for the request.
+   */
+  private void startGssapi() {
+    Buffer rest = decoder.takeLeftover();
+    gssapi = new GssapiNegotiation(session.config().auth().gssapi(), new GssapiHost());
+    session.onEnd(gssapi::dispose);
+    if (rest.length() > 0) {
+      gssapi.feed(rest);
+    }
+  }
+
+  /** The session as the GSS-API sub-negotiation sees it. */
+  private final class GssapiHost implements GssapiNegotiation.Host {
+    @Override
+    public String id() {
+      return session.id();
+    }
+
+    @Override
+    public String clientIp() {
+      return session.clientIp();
+    }
+
+    @Override
+    public void pause() {
+      session.control().pause();
+    }
+
+    @Override
+    public void resume() {
+      if (!requested && !session.ended()) {
+        session.control().resume();
+      }
+    }
+
+    @Override
+    public void write(Buffer message) {
+      session.write(message);
+    }
+
+    @Override
+    public void refuse(String reason) {
+      session.metrics().authResult(AuthMethodName.GSSAPI.configName(), "refused");
+      session.write(Buffer.buffer(GssMessages.abort()));
+      session.closeAfterWrite(reason);
+    }
+
+    @Override
+    public void end(String reason) {
+      session.end(reason);
+    }
+
+    @Override
+    public boolean ended() {
+      return session.ended();
+    }
+
+    @Override
+    public void user(String user) {
+      session.user(user);
+    }
+
+    @Override
+    public Future<Verdict> checkUser(String user) {
+      return session.authClient().checkUser(user, session.clientIp());
+    }
+
+    @Override
+    public void authenticated(MessageProtection protection, byte[] plain) {
+      session.metrics().authResult(AuthMethodName.GSSAPI.configName(), "ok");
+      session.gssapi(gssapi.principal(), protection);
+      if (protection == null) {
+        gssapi = null;
+      }
+      decoder = Socks5Decoder.forRequest(Negotiation.this);
+      session.phase(Phase.REQUEST);
+      if (plain.length > 0) {
+        decoder.feed(Buffer.buffer(plain));
+      }
+    }
+
+    @Override
+    public void plaintext(byte[] plain) {
+      decoder.feed(Buffer.buffer(plain));
     }
   }
 

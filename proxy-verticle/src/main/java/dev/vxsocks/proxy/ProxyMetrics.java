@@ -92,6 +92,8 @@ public final class ProxyMetrics {
       authResult(AuthMethodName.USERNAME_PASSWORD.configName(), outcome, 0);
     }
     authResult(AuthMethodName.NONE.configName(), "ok", 0);
+    authResult(AuthMethodName.GSSAPI.configName(), "ok", 0);
+    authResult(AuthMethodName.GSSAPI.configName(), "refused", 0);
     for (String cause : new String[] {"client-rule", "request-rule", "limit-per-user", "limit-per-ip",
         "rate-per-user", "rate-per-ip", "pending-handshakes", "pending-handshakes-per-source", "sessions-total",
         "sessions-per-source", "auth-unavailable"}) {

@@ -4,6 +4,7 @@ import dev.vxsocks.config.ProxyConfig;
 import dev.vxsocks.proxy.command.PooledResolver;
 import dev.vxsocks.proxy.command.PortAllocator;
 import dev.vxsocks.proxy.command.Resolver;
+import dev.vxsocks.proxy.gssapi.GssapiAcceptor;
 import dev.vxsocks.proxy.transport.DirectWrites;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -66,6 +67,10 @@ public final class ProxyServer {
       effective = config.withListenPort(-SHARED_RANDOM_PORTS.incrementAndGet());
     }
     ProxyConfig deployed = effective;
+    if (config.auth().gssapi() != null) {
+      // A keytab that cannot serve stops start-up with one line, not the first Kerberos client.
+      GssapiAcceptor.check(config.auth().gssapi());
+    }
     // Loads the direct write path now, so a Vert.x without it is reported at start-up, not at the first session.
     DirectWrites.available();
     ProxyStats stats = new ProxyStats();

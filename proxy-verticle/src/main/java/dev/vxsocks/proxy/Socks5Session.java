@@ -16,8 +16,11 @@ import dev.vxsocks.proxy.codec.Socks5ProtocolException.Kind;
 import dev.vxsocks.proxy.command.BindCommand;
 import dev.vxsocks.proxy.command.CommandContext;
 import dev.vxsocks.proxy.command.ConnectCommand;
+import dev.vxsocks.proxy.command.DatagramProtection;
 import dev.vxsocks.proxy.command.NodeServices;
 import dev.vxsocks.proxy.command.UdpAssociateCommand;
+import dev.vxsocks.proxy.gssapi.MessageProtection;
+import dev.vxsocks.proxy.gssapi.ProtectionLevels;
 import dev.vxsocks.proxy.relay.Relay;
 import dev.vxsocks.proxy.transport.DirectWrites;
 import dev.vxsocks.proxy.transport.HalfClose;
@@ -86,6 +89,10 @@ final class Socks5Session implements CommandContext, Relay.Listener {
   private List<Runnable> cleanups = List.of();
   private List<TimeoutCheck> timeoutChecks = List.of();
   private Supplier<String> summaryExtra;
+  /** GSS-API: the authenticated principal, for the summary line; null for other methods. */
+  private String principal;
+  /** A GSS-API protection level in force: the reply and the relay go through it. Null otherwise. */
+  private MessageProtection protection;
 
   Socks5Session(Socks5ProxyVerticle verticle, NodeServices node, NetSocket socket, String id,
                 AcceptGate.Ticket ticket) {
@@ -245,7 +252,7 @@ final class Socks5Session implements CommandContext, Relay.Listener {
   @Override
   public void replied(InetAddress bndAddr, int bndPort) {
     reply = ReplyCode.SUCCEEDED;
-    socket.write(Socks5Encoder.reply(ReplyCode.SUCCEEDED, bndAddr, bndPort));
+    socket.write(toClient(Socks5Encoder.reply(ReplyCode.SUCCEEDED, bndAddr, bndPort)));
     endHandshake();
   }
 
@@ -259,12 +266,13 @@ final class Socks5Session implements CommandContext, Relay.Listener {
       return;
     }
     reply = ReplyCode.SUCCEEDED;
-    Future<Void> replied = socket.write(Socks5Encoder.reply(ReplyCode.SUCCEEDED, bndAddr, bndPort));
+    Future<Void> replied = socket.write(toClient(Socks5Encoder.reply(ReplyCode.SUCCEEDED, bndAddr, bndPort)));
     Buffer leftover = negotiation.takeLeftover();
     negotiation = null;
     endHandshake();
     phase = Phase.RELAY;
-    relay = new Relay(socket, peer, this);
+    relay = protection == null ? new Relay(socket, peer, this)
+        : new Relay(socket, peer, this, protection.fromClient(), protection.toClient());
     relay.sendAhead(replied, leftover);
     relay.start();
   }
@@ -275,7 +283,7 @@ final class Socks5Session implements CommandContext, Relay.Listener {
       return;
     }
     reply = ReplyCodes.of(cause);
-    socket.write(Socks5Encoder.reply(reply));
+    socket.write(toClient(Socks5Encoder.reply(reply)));
     if (cause instanceof RequestDeniedException denied) {
       node.metrics().refused(denied.cause());
     } else if (cause instanceof AuthUnavailableException) {
@@ -313,6 +321,11 @@ final class Socks5Session implements CommandContext, Relay.Listener {
   @Override
   public void summary(Supplier<String> fields) {
     this.summaryExtra = fields;
+  }
+
+  @Override
+  public DatagramProtection datagramProtection() {
+    return protection;
   }
 
   // ---- For the steps of this package ----
@@ -369,6 +382,17 @@ final class Socks5Session implements CommandContext, Relay.Listener {
 
   void write(Buffer message) {
     socket.write(message);
+  }
+
+  /** GSS-API authenticated {@code principal}; {@code protection} (null: none) applies to every byte from now on. */
+  void gssapi(String principal, MessageProtection protection) {
+    this.principal = principal;
+    this.protection = protection;
+  }
+
+  /** A reply as the client must get it: wrapped when a GSS-API protection level is in force (RFC 1961 §5). */
+  private Buffer toClient(Buffer reply) {
+    return protection == null ? reply : protection.wrap(reply);
   }
 
   /** Ends the session once everything written so far has gone out (a refusal the client should read). */
@@ -440,6 +464,9 @@ final class Socks5Session implements CommandContext, Relay.Listener {
     } else if (upstream != null) {
       upstream.close();
     }
+    if (protection != null) {
+      protection.dispose();
+    }
     node.auth().closeSession(lease);
     verticle.forget(this);
     node.metrics().ended(command == null ? null : command.name(), reply, relay == null ? 0 : relay.bytesUp(),
@@ -456,7 +483,10 @@ final class Socks5Session implements CommandContext, Relay.Listener {
         + " cmd=" + (command == null ? "-" : command) + " target=" + LogText.safe(target)
         + " reply=" + (reply == null ? "-" : reply.word()) + " up=" + (relay == null ? 0 : relay.bytesUp())
         + " down=" + (relay == null ? 0 : relay.bytesDown()) + " duration=" + ms + "ms"
-        + (summaryExtra == null ? "" : " " + summaryExtra.get()) + " close=\"" + reason + "\"";
+        + (summaryExtra == null ? "" : " " + summaryExtra.get())
+        + (principal == null ? "" : " principal=" + LogText.safe(principal) + " protection="
+            + (protection == null ? "none" : ProtectionLevels.word(protection.level())))
+        + " close=\"" + reason + "\"";
   }
 
   private void cancelHandshakeTimer() {

@@ -86,13 +86,19 @@ public final class TestProxy implements AutoCloseable {
 
   /** As {@link #start(JsonObject)}, resolving names with the resolver {@code resolver} makes for the node's Vert.x. */
   public static TestProxy start(JsonObject json, Function<Vertx, Resolver> resolver) throws Exception {
-    Vertx vertx = Vertx.vertx();
     ProxyConfig config = ProxyConfig.fromJson(json);
-    AuthVerticle auth = new AuthVerticle(config, new InMemoryUserStore(config.users()), new InMemorySessionLimiter());
-    ProxyServer server = vertx.deployVerticle(auth)
-        .compose(id -> ProxyServer.deploy(vertx, config, INSTANCES, resolver.apply(vertx)))
-        .await(20, TimeUnit.SECONDS);
-    return new TestProxy(vertx, server, config);
+    Vertx vertx = Vertx.vertx();
+    try {
+      AuthVerticle auth = new AuthVerticle(config, new InMemoryUserStore(config.users()), new InMemorySessionLimiter());
+      ProxyServer server = vertx.deployVerticle(auth)
+          .compose(id -> ProxyServer.deploy(vertx, config, INSTANCES, resolver.apply(vertx)))
+          .await(20, TimeUnit.SECONDS);
+      return new TestProxy(vertx, server, config);
+    } catch (Exception | Error e) {
+      // A node that did not start (a test of start-up failures) leaves no Vert.x threads behind.
+      vertx.close().await(20, TimeUnit.SECONDS);
+      throw e;
+    }
   }
 
   @Override

@@ -15,6 +15,11 @@ public final class AuthAddresses {
   /** RFC 1929 username/password check. */
   public static final String AUTHENTICATE = PREFIX + "authenticate";
   /**
+   * Whether a user authenticated elsewhere (GSS-API: the KDC vouched for the principal) may use the proxy: refused
+   * ({@code disabled}) when {@code users} lists the name with {@code enabled: false}, allowed otherwise, listed or not.
+   */
+  public static final String USER_CHECK = PREFIX + "user.check";
+  /**
    * Request rules on (client, user, command, destination). With {@link #OPEN_SESSION} {@code true} in the body, an
    * allowed request also takes its session slot, as {@link #SESSION_OPEN} would: one round trip instead of two.
    */

@@ -50,6 +50,14 @@ public final class AuthClient {
         new DeliveryOptions(options).setSendTimeout(Math.max(1, wait.toMillis())));
   }
 
+  /**
+   * For a user whom another party authenticated (a Kerberos principal mapped to {@code user}): refused with
+   * {@link Verdict#DISABLED} when {@code users} lists the name as disabled, allowed otherwise.
+   */
+  public Future<Verdict> checkUser(String user, String client) {
+    return ask(AuthAddresses.USER_CHECK, new JsonObject().put("user", user).put("client", client));
+  }
+
   public Future<Verdict> authorize(AuthorizeRequest request) {
     return ask(AuthAddresses.AUTHORIZE, request.toJson());
   }

@@ -54,6 +54,17 @@ public final class Socks5Decoder {
     parser.handler(this::onRecord);
   }
 
+  /**
+   * A decoder whose first message is a request (RFC 1928 §4): for a method whose sub-negotiation another parser ran
+   * (GSS-API, RFC 1961), after which the request follows.
+   */
+  public static Socks5Decoder forRequest(Listener listener) {
+    Socks5Decoder decoder = new Socks5Decoder(listener);
+    decoder.state = State.WAITING;
+    decoder.expectCommandRequest();
+    return decoder;
+  }
+
   /** Hands the decoder the next bytes from the client. Empty buffers are ignored. */
   public void feed(Buffer bytes) {
     if (bytes.length() == 0) {

@@ -79,6 +79,11 @@ public interface CommandContext {
   /** More fields for the summary line (a UDP association's counters). */
   void summary(Supplier<String> fields);
 
+  /** The protection UDP datagrams need (a GSS-API level in force), or null: datagrams as they are. */
+  default DatagramProtection datagramProtection() {
+    return null;
+  }
+
   /** A command's own timer check. */
   interface TimeoutCheck {
     void check(long nowNanos);

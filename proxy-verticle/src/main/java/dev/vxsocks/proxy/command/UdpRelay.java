@@ -44,6 +44,8 @@ final class UdpRelay {
   private final InetAddress clientIp;
   private final InetAddress announcedIp;
   private final int announcedPort;
+  /** A GSS-API level in force: every datagram to and from the client is wrapped. Null otherwise. */
+  private final DatagramProtection protection;
   private final Map<String, Future<Route>> routes = new LinkedHashMap<>();
   private final Set<String> contacted = new HashSet<>();
   private final Map<UdpDrop, Long> drops = new EnumMap<>(UdpDrop.class);
@@ -65,6 +67,7 @@ final class UdpRelay {
     this.clientIp = session.clientAddress();
     this.announcedIp = announcedIp;
     this.announcedPort = announcedPort;
+    this.protection = session.datagramProtection();
   }
 
   void start() {
@@ -83,7 +86,17 @@ final class UdpRelay {
       drop(UdpDrop.FOREIGN_SOURCE);
       return;
     }
-    Socks5UdpPacket.Decoded decoded = Socks5UdpPacket.decode(packet.data());
+    Buffer data = packet.data();
+    if (protection != null) {
+      try {
+        data = protection.unwrapDatagram(data);
+      } catch (Exception e) {
+        drop(UdpDrop.MALFORMED);
+        LOG.fine(() -> "session=" + session.id() + " dropped a datagram that does not unwrap: " + e.getMessage());
+        return;
+      }
+    }
+    Socks5UdpPacket.Decoded decoded = Socks5UdpPacket.decode(data);
     if (decoded.packet() == null) {
       drop(UdpDrop.MALFORMED);
       LOG.fine(() -> "session=" + session.id() + " dropped a datagram: " + decoded.problem());
@@ -187,6 +200,14 @@ final class UdpRelay {
     }
     lastActivityNanos = System.nanoTime();
     Buffer wrapped = Socks5UdpPacket.encode(sourceIp, packet.sender().port(), packet.data());
+    if (protection != null) {
+      try {
+        wrapped = protection.wrapDatagram(wrapped);
+      } catch (Exception e) {
+        drop(UdpDrop.SEND_FAILED);
+        return;
+      }
+    }
     clientSide.send(wrapped, clientUdpPort, clientUdpIp.getHostAddress()).onComplete(ar -> {
       if (ar.succeeded()) {
         datagramsDown++;

@@ -7,6 +7,8 @@ import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.net.NetSocket;
 
+import java.util.function.Consumer;
+
 /**
  * Copies bytes both ways between the client and the upstream connection: the Pump pattern (when the destination's
  * write queue is full, pause the source; resume it on drain) plus TCP half-close, which Vert.x's {@code pipeTo}
@@ -20,6 +22,24 @@ import io.vertx.core.net.NetSocket;
  * <p>Runs entirely on the session's event loop: both sockets belong to the same context.
  */
 public final class Relay {
+
+  /**
+   * What one direction does to its bytes when they are not relayed as they are: GSS-API per-message protection
+   * (RFC 1961 §5) unwraps the client's messages and wraps the upstream's bytes. Runs on the event loop.
+   */
+  public interface Filter {
+    /**
+     * Turns {@code in}, which this takes over (and releases), into the bytes for the other side, each passed to
+     * {@code out}, which takes them over; returns how many bytes of user data {@code in} carried. Throws when the
+     * bytes cannot be relayed, with why in one line.
+     */
+    long apply(ByteBuf in, Consumer<ByteBuf> out) throws Exception;
+
+    /** The source sent FIN: null when it ended cleanly, else why not (a message cut short). */
+    default String finish() {
+      return null;
+    }
+  }
 
   /** Told once, when the relay is over and both sockets are closed. */
   public interface Listener {
@@ -36,11 +56,19 @@ public final class Relay {
   private boolean ended;
 
   public Relay(NetSocket client, NetSocket upstream, Listener listener) {
+    this(client, upstream, listener, null, null);
+  }
+
+  /**
+   * A relay whose directions pass their bytes through {@code fromClient} and {@code toClient} (null: as they are,
+   * without a copy). The byte counts are then the user data's.
+   */
+  public Relay(NetSocket client, NetSocket upstream, Listener listener, Filter fromClient, Filter toClient) {
     this.client = client;
     this.upstream = upstream;
     this.listener = listener;
-    this.up = new Direction(client, upstream, "client");
-    this.down = new Direction(upstream, client, "upstream");
+    this.up = new Direction(client, upstream, "client", fromClient);
+    this.down = new Direction(upstream, client, "upstream", toClient);
   }
 
   /**
@@ -112,14 +140,16 @@ public final class Relay {
     final NetSocket src;
     final NetSocket dst;
     final String name;
+    final Filter filter;
     long bytes;
     boolean finished;
     Future<Void> lastWrite = Future.succeededFuture();
 
-    Direction(NetSocket src, NetSocket dst, String name) {
+    Direction(NetSocket src, NetSocket dst, String name, Filter filter) {
       this.src = src;
       this.dst = dst;
       this.name = name;
+      this.filter = filter;
     }
 
     void start() {
@@ -137,19 +167,37 @@ public final class Relay {
         }
         return;
       }
-      bytes += length;
       lastActivityNanos = System.nanoTime();
-      // The buffer now belongs to the write: Netty releases it once written, or when the write fails.
-      lastWrite = ZeroCopy.write(dst, data);
+      if (filter == null) {
+        bytes += length;
+        // The buffer now belongs to the write: Netty releases it once written, or when the write fails.
+        lastWrite = ZeroCopy.write(dst, data);
+      } else {
+        try {
+          bytes += filter.apply(data, this::write);
+        } catch (Exception e) {
+          end(name + " sent what cannot be relayed: " + e.getMessage());
+          return;
+        }
+      }
       if (dst.writeQueueFull()) {
         src.pause();
         dst.drainHandler(v -> src.resume());
       }
     }
 
+    private void write(ByteBuf data) {
+      lastWrite = ZeroCopy.write(dst, data);
+    }
+
     /** The peer sent FIN: once the last write is done, pass it on (or close, when the other way is done too). */
     private void onEnd() {
       finished = true;
+      String cut = filter == null ? null : filter.finish();
+      if (cut != null) {
+        end(name + " ended " + cut);
+        return;
+      }
       Direction other = this == up ? down : up;
       lastWrite.onComplete(ar -> {
         if (ended) {
