@@ -20,8 +20,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Fuzzes the configuration reader (docs/security/fuzzing.md). Whatever document an operator writes, the node either
- * gets a configuration or a {@link ConfigException} that names the key at fault; never another exception, which would
- * stop start-up with a stack trace instead of the one-line error, or break a reload.
+ * gets a configuration or a {@link ConfigException} that names the key at fault, in one line; never another exception,
+ * which would stop start-up with a stack trace instead of the one-line error, or break a reload.
  * <ul>
  *   <li>{@code json}: any JSON object straight into {@link ProxyConfig#fromJson}; a document read twice gives equal
  *       configurations.</li>
@@ -91,9 +91,12 @@ class ProxyConfigFuzzTest {
     }
   }
 
+  /** The key, then what is wrong, in one line: the launcher prints it as one line, a reload logs it as one record. */
   private static void namesTheKey(ConfigException e) {
     assertThat(e.key()).isNotBlank();
     assertThat(e.getMessage()).startsWith(e.key() + ": ");
     assertThat(e.getMessage().length()).isGreaterThan(e.key().length() + 2);
+    assertThat(e.getMessage().chars().filter(c -> Character.isISOControl(c) || c == 0x2028 || c == 0x2029).count())
+        .as("control characters in %s", e.getMessage()).isZero();
   }
 }
