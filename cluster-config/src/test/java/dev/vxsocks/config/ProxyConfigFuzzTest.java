@@ -93,7 +93,7 @@ class ProxyConfigFuzzTest {
 
   /** The key, then what is wrong, in one line: the launcher prints it as one line, a reload logs it as one record. */
   private static void namesTheKey(ConfigException e) {
-    assertThat(e.key()).isNotBlank();
+    assertThat(e.key()).isNotBlank().doesNotEndWith(".");
     assertThat(e.getMessage()).startsWith(e.key() + ": ");
     assertThat(e.getMessage().length()).isGreaterThan(e.key().length() + 2);
     assertThat(e.getMessage().chars().filter(c -> Character.isISOControl(c) || c == 0x2028 || c == 0x2029).count())
