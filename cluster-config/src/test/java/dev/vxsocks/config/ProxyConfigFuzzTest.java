@@ -25,8 +25,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  * <ul>
  *   <li>{@code json}: any JSON object straight into {@link ProxyConfig#fromJson}; a document read twice gives equal
  *       configurations.</li>
- *   <li>{@code yaml}: any file through {@link ConfigLoader#load}, the path {@code run --config} takes: vertx-config's
- *       YAML reader, the overrides, then {@code fromJson}.</li>
+ *   <li>{@code yaml}: any file the way {@code run --config} and a {@code --watch} reload read it:
+ *       {@link ConfigLoader#loadJson} (vertx-config's YAML reader), {@link ConfigLoader#version} of what it read, then
+ *       {@link ConfigLoader#validateWithOverrides} (the overrides, then {@code fromJson}); {@link ConfigLoader#load} is
+ *       the first and the last of these.</li>
  * </ul>
  * The dictionary (config.dict) holds the keys and words the reader knows, so that the fuzzer gets past "unknown
  * setting" quickly.
@@ -77,18 +79,29 @@ class ProxyConfigFuzzTest {
   void yaml(byte[] document) throws Exception {
     Path file = dir.resolve("vxsocks.yaml");
     Files.write(file, document);
+    // As `run --config` and a --watch reload do: read, take the version of the document as written, validate a copy.
+    JsonObject json;
     try {
-      ProxyConfig config = ConfigLoader.load(vertx, file).toCompletionStage().toCompletableFuture()
-          .get(30, TimeUnit.SECONDS);
-      assertThat(config).isNotNull();
+      json = ConfigLoader.loadJson(vertx, file).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     } catch (ExecutionException e) {
-      if (!(e.getCause() instanceof ConfigException)) {
-        throw new AssertionError("not a ConfigException", e.getCause());
-      }
-      namesTheKey((ConfigException) e.getCause());
+      namesTheKey(configException(e.getCause()));
+      return;
     } catch (TimeoutException e) {
       throw new AssertionError("no answer within 30 s", e);
     }
+    assertThat(ConfigLoader.version(json)).matches("[0-9a-f]{12}");
+    try {
+      assertThat(ConfigLoader.validateWithOverrides(json.copy())).isNotNull();
+    } catch (ConfigException e) {
+      namesTheKey(e);
+    }
+  }
+
+  private static ConfigException configException(Throwable t) {
+    if (!(t instanceof ConfigException)) {
+      throw new AssertionError("not a ConfigException", t);
+    }
+    return (ConfigException) t;
   }
 
   /** The key, then what is wrong, in one line: the launcher prints it as one line, a reload logs it as one record. */
