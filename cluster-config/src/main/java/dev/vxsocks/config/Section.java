@@ -28,9 +28,33 @@ final class Section {
     Set<String> allowed = Set.of(allowedKeys);
     for (String key : this.json.fieldNames()) {
       if (!allowed.contains(key)) {
-        throw new ConfigException(key(key), "unknown setting (known here: " + String.join(", ", allowedKeys) + ")");
+        throw new ConfigException(key(written(key)), "unknown setting (known here: " + String.join(", ", allowedKeys) + ")");
       }
     }
+  }
+
+  /**
+   * A key from the document as an error names it: as written, or in double quotes with escapes when it would not read
+   * as one key (empty, blank at either end, a dot, a quote, a backslash or a control character): {@code ""},
+   * {@code "port "}, {@code "listen.port"} at the top level.
+   */
+  static String written(String name) {
+    boolean plain = !name.isEmpty() && name.strip().equals(name)
+        && name.chars().noneMatch(c -> c == '.' || c == '"' || c == '\\' || ConfigException.breaksLine(c));
+    if (plain) {
+      return name;
+    }
+    StringBuilder out = new StringBuilder("\"");
+    for (char c : name.toCharArray()) {
+      if (c == '"' || c == '\\') {
+        out.append('\\').append(c);
+      } else if (ConfigException.breaksLine(c)) {
+        out.append(String.format("\\u%04x", (int) c));
+      } else {
+        out.append(c);
+      }
+    }
+    return out.append('"').toString();
   }
 
   String key(String name) {
