@@ -32,6 +32,7 @@ public final class AuthVerticle extends VerticleBase {
   private volatile ProxyConfig config;
   private volatile RuleEngine rules;
   private CredentialChecker credentials;
+  private volatile VerifyPool verifyPool;
 
   public AuthVerticle(ProxyConfig config, UserStore users, SessionLimiter limiter) {
     this.users = users;
@@ -39,17 +40,25 @@ public final class AuthVerticle extends VerticleBase {
     apply(config);
   }
 
-  /** Switches to a new configuration: rules and limits apply to the next question asked. */
+  /** Switches to a new configuration: rules, limits and the verification pool's sizes apply to the next question. */
   public void apply(ProxyConfig next) {
     this.config = next;
     this.rules = new RuleEngine(next);
+    VerifyPool pool = verifyPool;
+    if (pool != null) {
+      pool.resize(next.auth().verifyThreadsHere(), next.auth().verifyQueue(), next.timeouts().auth());
+    }
   }
 
   @Override
   public Future<?> start() {
     int decoyIterations = config.users().stream().mapToInt(u -> u.password().iterations()).max()
         .orElse(dev.vxsocks.config.PasswordHash.DEFAULT_ITERATIONS);
-    credentials = new CredentialChecker(vertx, users, CREDENTIAL_CACHE_TTL, decoyIterations);
+    ProxyConfig c = config;
+    verifyPool = new VerifyPool(c.auth().verifyThreadsHere(), c.auth().verifyQueue(), c.timeouts().auth());
+    credentials = new CredentialChecker(vertx, users, CREDENTIAL_CACHE_TTL, decoyIterations, verifyPool);
+    // A configuration applied while starting (a rollout arriving meanwhile) is not lost.
+    apply(config);
     var bus = vertx.eventBus();
     DeliveryOptions localOnly = new DeliveryOptions().setLocalOnly(true);
     users.listen((name, revoked) -> {
@@ -69,6 +78,15 @@ public final class AuthVerticle extends VerticleBase {
         limiter.close(m.body().getString("lease"));
       }
     });
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<?> stop() {
+    VerifyPool pool = verifyPool;
+    if (pool != null) {
+      pool.close();
+    }
     return Future.succeededFuture();
   }
 

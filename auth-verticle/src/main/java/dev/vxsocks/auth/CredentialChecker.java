@@ -1,8 +1,8 @@
 package dev.vxsocks.auth;
 
 import dev.vxsocks.auth.api.Verdict;
-import dev.vxsocks.config.PasswordHash;
 import dev.vxsocks.config.ProxyConfig.User;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -18,21 +18,23 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * RFC 1929 credential checks. The slow hash runs on a worker thread, never on an event loop. A successful check is
+ * RFC 1929 credential checks. The slow hash runs on the bounded {@link VerifyPool}, never on an event loop nor on
+ * Vert.x's worker pool; a full pool refuses the login at once ({@link Verdict#BUSY}). A successful check is
  * remembered for a short time as an HMAC of the password under a key that exists only in this process, so a user
  * who opens many connections pays the hash once, and the cache holds nothing that would reveal the password.
- * Unknown users cost as much as wrong passwords, so timing does not tell which names exist.
+ * Unknown users take as long as wrong passwords, so timing does not tell which names exist, but cost no hash
+ * ({@link VerifyPool#decoy}). The {@link HashGate} is asked before every hash or decoy, never for a cache hit.
  */
 public final class CredentialChecker {
 
   private record Remembered(String hash, byte[] mac, long expiresAtNanos) {
   }
 
-  /** The decoy checked for unknown users, created on first use (a worker thread: creating it is a slow hash). */
-  private volatile PasswordHash decoy;
+  /** What an unknown user's refusal costs in time: a hash of this many iterations. */
   private final int decoyIterations;
 
   private final Vertx vertx;
+  private final VerifyPool pool;
   private final UserStore users;
   private final long ttlNanos;
   private final SecretKeySpec cacheKey;
@@ -44,8 +46,15 @@ public final class CredentialChecker {
    * to refuse as a wrong password.
    */
   public CredentialChecker(Vertx vertx, UserStore users, Duration cacheTtl, int decoyIterations) {
+    this(vertx, users, cacheTtl, decoyIterations,
+        new VerifyPool(Math.max(1, Runtime.getRuntime().availableProcessors() / 2), 32, Duration.ofMinutes(1)));
+  }
+
+  /** As above, the hashes running on {@code pool} (the auth verticle's, sized by {@code auth.verify-*}). */
+  public CredentialChecker(Vertx vertx, UserStore users, Duration cacheTtl, int decoyIterations, VerifyPool pool) {
     this.decoyIterations = decoyIterations;
     this.vertx = vertx;
+    this.pool = pool;
     this.users = users;
     this.ttlNanos = cacheTtl.toNanos();
     byte[] key = new byte[32];
@@ -54,10 +63,17 @@ public final class CredentialChecker {
   }
 
   public Future<Verdict> check(String name, String password) {
+    return check(name, password, HashGate.OPEN);
+  }
+
+  /** As {@link #check(String, String)}, asking {@code gate} before a hash or a decoy. */
+  public Future<Verdict> check(String name, String password, HashGate gate) {
+    Context context = vertx.getOrCreateContext();
     return users.find(name).compose(user -> {
       if (user == null) {
-        return vertx.executeBlocking(() -> decoy().verify(password.toCharArray()), false)
-            .map(ignored -> Verdict.deny(Verdict.BAD_CREDENTIALS, "unknown user"));
+        return gate.beforeHash(name).compose(refused -> refused != null ? Future.succeededFuture(refused)
+            : pool.decoy(context, decoyIterations).map(ignored -> Verdict.deny(Verdict.BAD_CREDENTIALS, "unknown user")))
+            .recover(CredentialChecker::busy);
       }
       if (!user.enabled()) {
         return Future.succeededFuture(Verdict.deny(Verdict.DISABLED, "user is disabled"));
@@ -73,35 +89,38 @@ public final class CredentialChecker {
         }
         return Future.succeededFuture(Verdict.allow("cached"));
       }
-      // Logins that arrive together with the same credentials (a client opening 100 connections at once) share one
-      // slow hash instead of queueing 100 on the worker pool.
-      String flight = name + '\u0000' + java.util.HexFormat.of().formatHex(mac) + '\u0000' + user.password().encoded();
-      Promise<Boolean> mine = Promise.promise();
-      Future<Boolean> verified = inFlight.putIfAbsent(flight, mine.future());
-      if (verified == null) {
-        verified = mine.future();
-        vertx.executeBlocking(() -> user.password().verify(password.toCharArray()), false).onComplete(ar -> {
-          inFlight.remove(flight, mine.future());
-          mine.handle(ar);
-        });
-      }
-      return verified.map(ok -> {
-        if (!ok) {
-          return Verdict.deny(Verdict.BAD_CREDENTIALS, "wrong password");
-        }
-        cache.put(name, new Remembered(user.password().encoded(), mac, System.nanoTime() + ttlNanos));
-        return Verdict.allow("verified");
-      });
+      return gate.beforeHash(name).compose(refused -> refused != null ? Future.succeededFuture(refused)
+          : verify(context, name, password, user, mac)).recover(CredentialChecker::busy);
     });
   }
 
-  private PasswordHash decoy() {
-    PasswordHash d = decoy;
-    if (d == null) {
-      d = PasswordHash.create("not-a-user".toCharArray(), decoyIterations);
-      decoy = d;
+  private Future<Verdict> verify(Context context, String name, String password, User user, byte[] mac) {
+    // Logins that arrive together with the same credentials (a client opening 100 connections at once) share one
+    // slow hash instead of queueing 100 on the pool.
+    String flight = name + '\u0000' + java.util.HexFormat.of().formatHex(mac) + '\u0000' + user.password().encoded();
+    Promise<Boolean> mine = Promise.promise();
+    Future<Boolean> verified = inFlight.putIfAbsent(flight, mine.future());
+    if (verified == null) {
+      verified = mine.future();
+      pool.verify(context, user.password().iterations(), () -> user.password().verify(password.toCharArray()))
+          .onComplete(ar -> {
+            inFlight.remove(flight, mine.future());
+            mine.handle(ar);
+          });
     }
-    return d;
+    return verified.map(ok -> {
+      if (!ok) {
+        return Verdict.deny(Verdict.BAD_CREDENTIALS, "wrong password");
+      }
+      cache.put(name, new Remembered(user.password().encoded(), mac, System.nanoTime() + ttlNanos));
+      return Verdict.allow("verified");
+    });
+  }
+
+  /** A verification the pool did not run (full, or waited too long): the login is refused, without a hash. */
+  private static Future<Verdict> busy(Throwable err) {
+    return err instanceof VerifyPool.Busy ? Future.succeededFuture(Verdict.deny(Verdict.BUSY, err.getMessage()))
+        : Future.failedFuture(err);
   }
 
   /** Forgets what was remembered for {@code name} (password changed, user disabled or removed). */
