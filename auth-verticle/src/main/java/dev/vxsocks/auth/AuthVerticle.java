@@ -4,6 +4,9 @@ import dev.vxsocks.auth.api.AuthAddresses;
 import dev.vxsocks.auth.api.AuthorizeRequest;
 import dev.vxsocks.auth.api.Verdict;
 import dev.vxsocks.auth.rules.RuleEngine;
+import dev.vxsocks.auth.throttle.InMemoryLoginThrottleStore;
+import dev.vxsocks.auth.throttle.LoginThrottle;
+import dev.vxsocks.auth.throttle.LoginThrottleStore;
 import dev.vxsocks.config.ProxyConfig;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -29,24 +32,37 @@ public final class AuthVerticle extends VerticleBase {
 
   private final UserStore users;
   private final SessionLimiter limiter;
+  private final LoginThrottleStore failedLogins;
   private volatile ProxyConfig config;
   private volatile RuleEngine rules;
   private CredentialChecker credentials;
   private volatile VerifyPool verifyPool;
+  private volatile LoginThrottle throttle;
 
+  /** A node whose failed logins are counted in memory (a single node). */
   public AuthVerticle(ProxyConfig config, UserStore users, SessionLimiter limiter) {
+    this(config, users, limiter, new InMemoryLoginThrottleStore());
+  }
+
+  /** {@code failedLogins}: where the login throttle counts (cluster-wide for a cluster node). */
+  public AuthVerticle(ProxyConfig config, UserStore users, SessionLimiter limiter, LoginThrottleStore failedLogins) {
     this.users = users;
     this.limiter = limiter;
+    this.failedLogins = failedLogins;
     apply(config);
   }
 
-  /** Switches to a new configuration: rules, limits and the verification pool's sizes apply to the next question. */
+  /** Switches to a new configuration: rules, limits and the login throttle apply to the next question asked. */
   public void apply(ProxyConfig next) {
     this.config = next;
     this.rules = new RuleEngine(next);
     VerifyPool pool = verifyPool;
     if (pool != null) {
       pool.resize(next.auth().verifyThreadsHere(), next.auth().verifyQueue(), next.timeouts().auth());
+    }
+    LoginThrottle t = throttle;
+    if (t != null) {
+      t.apply(next.auth().throttle());
     }
   }
 
@@ -57,6 +73,7 @@ public final class AuthVerticle extends VerticleBase {
     ProxyConfig c = config;
     verifyPool = new VerifyPool(c.auth().verifyThreadsHere(), c.auth().verifyQueue(), c.timeouts().auth());
     credentials = new CredentialChecker(vertx, users, CREDENTIAL_CACHE_TTL, decoyIterations, verifyPool);
+    throttle = new LoginThrottle(vertx, failedLogins, c.auth().throttle(), c.cluster().storeTimeout());
     // A configuration applied while starting (a rollout arriving meanwhile) is not lost.
     apply(config);
     var bus = vertx.eventBus();
@@ -96,7 +113,7 @@ public final class AuthVerticle extends VerticleBase {
     if (user == null || user.isEmpty() || password == null || password.isEmpty()) {
       return Future.succeededFuture(Verdict.deny(Verdict.BAD_CREDENTIALS, "empty user name or password"));
     }
-    return credentials.check(user, password);
+    return throttle.authenticate(user, password, body.getString("client"), credentials);
   }
 
   /** A UDP association's counters live under their own keys, apart from the sessions of the same user or IP. */

@@ -4,6 +4,7 @@ import com.hazelcast.core.HazelcastInstance;
 import dev.vxsocks.auth.AuthVerticle;
 import dev.vxsocks.auth.InMemorySessionLimiter;
 import dev.vxsocks.auth.InMemoryUserStore;
+import dev.vxsocks.auth.cluster.HazelcastLoginThrottleStore;
 import dev.vxsocks.auth.cluster.HazelcastSessionLimiter;
 import dev.vxsocks.auth.cluster.HazelcastUserStore;
 import dev.vxsocks.auth.cluster.SharedConfig;
@@ -46,10 +47,10 @@ public final class Node {
 
   /**
    * Starts a node. With {@code hz} null it is a single node (state in memory). With a Hazelcast member, users, session
-   * limits and the rolled-out configuration are cluster-wide: a configuration rolled out earlier with
-   * {@code config apply} replaces the file's shared parts (users, rules, limits, timeouts, auth) from the start, and
-   * later rollouts are applied to the auth verticle as they arrive. {@code fileVersion} is the version of the file's
-   * configuration, logged and reported when nothing was rolled out.
+   * limits, failed logins (the login throttle) and the rolled-out configuration are cluster-wide: a configuration
+   * rolled out earlier with {@code config apply} replaces the file's shared parts (users, rules, limits, timeouts,
+   * auth) from the start, and later rollouts are applied to the auth verticle as they arrive. {@code fileVersion} is
+   * the version of the file's configuration, logged and reported when nothing was rolled out.
    */
   public static Future<Node> start(Vertx vertx, ProxyConfig config, String fileVersion, int proxyInstances,
                                    HazelcastInstance hz) {
@@ -83,7 +84,8 @@ public final class Node {
     }, false).compose(parts -> {
       ProxyConfig effective = parts.current() == null ? config : config.withShared(parts.current().config());
       String version = parts.current() == null ? fileVersion : parts.current().version();
-      AuthVerticle auth = new AuthVerticle(effective, parts.users(), parts.limiter());
+      AuthVerticle auth = new AuthVerticle(effective, parts.users(), parts.limiter(),
+          new HazelcastLoginThrottleStore(vertx, hz));
       return vertx.deployVerticle(auth)
           .compose(id -> vertx.executeBlocking(() -> {
             parts.shared().watch((next, err) -> {
@@ -98,7 +100,8 @@ public final class Node {
                 proxy.apply(applied);
               }
               LOG.info("config: now running version " + next.version()
-                  + " (users, rules, limits, timeouts and auth methods are live; listen, bind, udp and cluster need a restart)");
+                  + " (users, rules, limits, timeouts, auth methods and the login throttle are live; listen, bind, udp"
+                  + " and cluster need a restart)");
               vertx.executeBlocking(() -> {
                 parts.shared().reportRunning(next.version());
                 return null;
