@@ -65,14 +65,15 @@ public final class Node {
           .compose(id -> ProxyServer.deploy(vertx, config, proxyInstances))
           .map(server -> new Node(vertx, server, config, fileVersion, auth, users));
     }
-    record Parts(HazelcastUserStore users, HazelcastSessionLimiter limiter, SharedConfig shared,
-                 SharedConfig.Versioned current) {
+    record Parts(HazelcastUserStore users, HazelcastSessionLimiter limiter, HazelcastLoginThrottleStore failedLogins,
+                 SharedConfig shared, SharedConfig.Versioned current) {
     }
     // Set once the proxy is deployed; a rollout arriving before that reaches it through the effective config.
     AtomicReference<ProxyServer> deployed = new AtomicReference<>();
     return vertx.executeBlocking(() -> {
       HazelcastUserStore users = new HazelcastUserStore(hz).start(config.users());
       HazelcastSessionLimiter limiter = new HazelcastSessionLimiter(vertx, hz, config.cluster()).start();
+      HazelcastLoginThrottleStore failedLogins = new HazelcastLoginThrottleStore(vertx, hz).start();
       SharedConfig shared = new SharedConfig(hz);
       SharedConfig.Versioned current = null;
       try {
@@ -80,12 +81,11 @@ public final class Node {
       } catch (RuntimeException unreadable) {
         LOG.warning("config: the rolled-out configuration is unusable, running the file's: " + unreadable.getMessage());
       }
-      return new Parts(users, limiter, shared, current);
+      return new Parts(users, limiter, failedLogins, shared, current);
     }, false).compose(parts -> {
       ProxyConfig effective = parts.current() == null ? config : config.withShared(parts.current().config());
       String version = parts.current() == null ? fileVersion : parts.current().version();
-      AuthVerticle auth = new AuthVerticle(effective, parts.users(), parts.limiter(),
-          new HazelcastLoginThrottleStore(vertx, hz));
+      AuthVerticle auth = new AuthVerticle(effective, parts.users(), parts.limiter(), parts.failedLogins());
       return vertx.deployVerticle(auth)
           .compose(id -> vertx.executeBlocking(() -> {
             parts.shared().watch((next, err) -> {

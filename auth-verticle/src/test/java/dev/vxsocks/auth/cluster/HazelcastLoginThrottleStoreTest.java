@@ -2,18 +2,22 @@ package dev.vxsocks.auth.cluster;
 
 import com.hazelcast.core.Hazelcast;
 import com.hazelcast.core.HazelcastInstance;
+import dev.vxsocks.auth.throttle.LoginRecord.Standing;
 import dev.vxsocks.auth.throttle.LoginThrottleStore;
 import dev.vxsocks.auth.throttle.LoginThrottleStoreContract;
 import dev.vxsocks.config.cluster.HazelcastSetup;
 import io.vertx.core.Vertx;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The cluster-wide store on two Hazelcast members in this JVM (TCP/IP on 127.0.0.1, multicast off, a cluster name of
@@ -40,7 +44,8 @@ class HazelcastLoginThrottleStoreTest extends LoginThrottleStoreContract {
         TwoMemberClusterTest.cluster(name, portB, members, true), false));
     TwoMemberClusterTest.poll(Duration.ofSeconds(30), () -> a.getCluster().getMembers().size() == 2);
     vertx = Vertx.vertx();
-    stores = new LoginThrottleStore[] {new HazelcastLoginThrottleStore(vertx, a), new HazelcastLoginThrottleStore(vertx, b)};
+    stores = new LoginThrottleStore[] {new HazelcastLoginThrottleStore(vertx, a).start(),
+        new HazelcastLoginThrottleStore(vertx, b).start()};
   }
 
   @AfterAll
@@ -59,5 +64,25 @@ class HazelcastLoginThrottleStoreTest extends LoginThrottleStoreContract {
   @Override
   protected LoginThrottleStore store(int i) {
     return stores[i];
+  }
+
+  /** A member remembers what it read, until any member changes that address: then it reads again. */
+  @Test
+  void aFailureCountedOnOneMemberReachesTheOthersRememberedReadAtOnce() throws Exception {
+    String address = address();
+    long t = 30_000_000;
+    assertThat(await(stores[0].read(address, "alice", t))).isEqualTo(Standing.NONE);
+    await(stores[1].fail(address, "alice", RULES, t));
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+    while (await(stores[0].read(address, "alice", t)).user().failures() != 1) {
+      assertThat(System.nanoTime() - deadline).as("member 0 hears of the failure within 2 s").isNegative();
+      Thread.sleep(5);
+    }
+    await(stores[0].succeed(address, "alice", t));
+    deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+    while (await(stores[1].read(address, "alice", t)).user().failures() != 0) {
+      assertThat(System.nanoTime() - deadline).as("member 1 hears of the success within 2 s").isNegative();
+      Thread.sleep(5);
+    }
   }
 }

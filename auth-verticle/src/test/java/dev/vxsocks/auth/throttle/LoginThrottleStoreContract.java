@@ -20,19 +20,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 public abstract class LoginThrottleStoreContract {
 
   /** Per address 5, per user and address 3, window 60 s, back-off 1 s doubling up to 4 s. */
-  static final Rules RULES = new Rules(5, 3, 60_000, 1_000, 4_000);
+  protected static final Rules RULES = new Rules(5, 3, 60_000, 1_000, 4_000);
   private static int next;
 
   /** The store as seen from member {@code i} (0 or 1); the same store for a single node. */
   protected abstract LoginThrottleStore store(int i);
 
   /** An address no other test uses. */
-  static synchronized String address() {
+  protected static synchronized String address() {
     next++;
     return "192.0.2." + next;
   }
 
-  static <T> T await(Future<T> f) throws Exception {
+  protected static <T> T await(Future<T> f) throws Exception {
     return f.await(20, TimeUnit.SECONDS);
   }
 
