@@ -33,7 +33,7 @@ import java.util.logging.Logger;
 public final class VerifyPool implements AutoCloseable {
 
   private static final Logger LOG = Logger.getLogger(VerifyPool.class.getName());
-  static final int SAMPLES = 16;
+  static final int SAMPLES = 8;
   static final int LOG_EVERY_SECONDS = 10;
   private static final long STALE_NANOS = TimeUnit.SECONDS.toNanos(60);
 
