@@ -72,8 +72,9 @@ public final class CredentialChecker {
     return users.find(name).compose(user -> {
       if (user == null) {
         return gate.beforeHash(name).compose(refused -> refused != null ? Future.succeededFuture(refused)
-            : pool.decoy(context, decoyIterations).map(ignored -> Verdict.deny(Verdict.BAD_CREDENTIALS, "unknown user")))
-            .recover(CredentialChecker::busy);
+            : pool.decoy(context, decoyIterations).map(ignored -> Verdict.deny(Verdict.BAD_CREDENTIALS, "unknown user"))
+                .recover(err -> err instanceof VerifyPool.Busy
+                    ? Future.succeededFuture(Verdict.deny(Verdict.BUSY, err.getMessage())) : Future.failedFuture(err)));
       }
       if (!user.enabled()) {
         return Future.succeededFuture(Verdict.deny(Verdict.DISABLED, "user is disabled"));
@@ -89,38 +90,48 @@ public final class CredentialChecker {
         }
         return Future.succeededFuture(Verdict.allow("cached"));
       }
-      return gate.beforeHash(name).compose(refused -> refused != null ? Future.succeededFuture(refused)
-          : verify(context, name, password, user, mac)).recover(CredentialChecker::busy);
-    });
-  }
-
-  private Future<Verdict> verify(Context context, String name, String password, User user, byte[] mac) {
-    // Logins that arrive together with the same credentials (a client opening 100 connections at once) share one
-    // slow hash instead of queueing 100 on the pool.
-    String flight = name + '\u0000' + java.util.HexFormat.of().formatHex(mac) + '\u0000' + user.password().encoded();
-    Promise<Boolean> mine = Promise.promise();
-    Future<Boolean> verified = inFlight.putIfAbsent(flight, mine.future());
-    if (verified == null) {
-      verified = mine.future();
-      pool.verify(context, user.password().iterations(), () -> user.password().verify(password.toCharArray()))
-          .onComplete(ar -> {
-            inFlight.remove(flight, mine.future());
-            mine.handle(ar);
-          });
-    }
-    return verified.map(ok -> {
-      if (!ok) {
-        return Verdict.deny(Verdict.BAD_CREDENTIALS, "wrong password");
+      // Logins that arrive together with the same credentials (a client opening 100 connections at once) share one
+      // slow hash instead of queueing 100 on the pool.
+      String flight = name + '\u0000' + java.util.HexFormat.of().formatHex(mac) + '\u0000' + user.password().encoded();
+      Promise<Boolean> mine = Promise.promise();
+      Future<Boolean> verified = inFlight.putIfAbsent(flight, mine.future());
+      if (verified == null) {
+        verified = mine.future();
+        hash(context, gate, name, user, password).onComplete(ar -> {
+          inFlight.remove(flight, mine.future());
+          mine.handle(ar);
+        });
       }
-      cache.put(name, new Remembered(user.password().encoded(), mac, System.nanoTime() + ttlNanos));
-      return Verdict.allow("verified");
+      return verified.map(ok -> {
+        if (!ok) {
+          return Verdict.deny(Verdict.BAD_CREDENTIALS, "wrong password");
+        }
+        cache.put(name, new Remembered(user.password().encoded(), mac, System.nanoTime() + ttlNanos));
+        return Verdict.allow("verified");
+      }).recover(CredentialChecker::notChecked);
     });
   }
 
-  /** A verification the pool did not run (full, or waited too long): the login is refused, without a hash. */
-  private static Future<Verdict> busy(Throwable err) {
-    return err instanceof VerifyPool.Busy ? Future.succeededFuture(Verdict.deny(Verdict.BUSY, err.getMessage()))
-        : Future.failedFuture(err);
+  /** Asks {@code gate}, then runs the hash on the pool; a refusal by either fails with {@link NotChecked}. */
+  private Future<Boolean> hash(Context context, HashGate gate, String name, User user, String password) {
+    return gate.beforeHash(name).compose(refused -> refused != null ? Future.failedFuture(new NotChecked(refused))
+        : pool.verify(context, user.password().iterations(), () -> user.password().verify(password.toCharArray()))
+            .recover(err -> Future.failedFuture(err instanceof VerifyPool.Busy
+                ? new NotChecked(Verdict.deny(Verdict.BUSY, err.getMessage())) : err)));
+  }
+
+  /** A login refused before its hash ran: by the gate, or because the pool was full or the wait too long. */
+  private static final class NotChecked extends RuntimeException {
+    final Verdict verdict;
+
+    NotChecked(Verdict verdict) {
+      super(verdict.detail(), null, false, false);
+      this.verdict = verdict;
+    }
+  }
+
+  private static Future<Verdict> notChecked(Throwable err) {
+    return err instanceof NotChecked n ? Future.succeededFuture(n.verdict) : Future.failedFuture(err);
   }
 
   /** Forgets what was remembered for {@code name} (password changed, user disabled or removed). */

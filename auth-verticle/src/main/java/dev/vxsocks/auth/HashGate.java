@@ -5,7 +5,8 @@ import io.vertx.core.Future;
 
 /**
  * Asked by {@link CredentialChecker} right before a slow hash (or its decoy) for a user name; the login throttle's
- * per-user rate plugs in here. Not asked for a verification remembered in the cache.
+ * per-user rate plugs in here. Not asked for a verification remembered in the cache, nor for a login that shares a
+ * hash already under way (the same credentials at the same time).
  */
 @FunctionalInterface
 public interface HashGate {
