@@ -4,6 +4,9 @@ import dev.vxsocks.auth.api.AuthAddresses;
 import dev.vxsocks.auth.api.AuthorizeRequest;
 import dev.vxsocks.auth.api.Verdict;
 import dev.vxsocks.auth.rules.RuleEngine;
+import dev.vxsocks.auth.throttle.InMemoryLoginThrottleStore;
+import dev.vxsocks.auth.throttle.LoginThrottle;
+import dev.vxsocks.auth.throttle.LoginThrottleStore;
 import dev.vxsocks.config.ProxyConfig;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -31,10 +34,14 @@ public final class AuthVerticle extends VerticleBase {
   private final SessionLimiter limiter;
   private final SessionRates rates;
   private final VerificationMemo memo;
+  private final LoginThrottleStore failedLogins;
   private volatile ProxyConfig config;
   private volatile RuleEngine rules;
   private CredentialChecker credentials;
+  private volatile VerifyPool verifyPool;
+  private volatile LoginThrottle throttle;
 
+  /** A node whose failed logins are counted in memory (a single node). */
   public AuthVerticle(ProxyConfig config, UserStore users, SessionLimiter limiter) {
     this(config, users, limiter, new InMemorySessionRateLimiter(), VerificationMemo.NONE);
   }
@@ -49,13 +56,25 @@ public final class AuthVerticle extends VerticleBase {
     this(config, users, limiter, new InMemorySessionRateLimiter(), memo);
   }
 
-  /** A cluster node's: cluster-wide rate limits and the verification memo. */
+  /** {@code failedLogins}: where the login throttle counts (cluster-wide for a cluster node). */
+  public AuthVerticle(ProxyConfig config, UserStore users, SessionLimiter limiter, LoginThrottleStore failedLogins) {
+    this(config, users, limiter, new InMemorySessionRateLimiter(), VerificationMemo.NONE, failedLogins);
+  }
+
+  /** With cluster-wide rate limits and the verification memo; failed logins counted on this node. */
   public AuthVerticle(ProxyConfig config, UserStore users, SessionLimiter limiter, SessionRateLimiter rateLimiter,
                       VerificationMemo memo) {
+    this(config, users, limiter, rateLimiter, memo, new InMemoryLoginThrottleStore());
+  }
+
+  /** A cluster node's: cluster-wide rate limits, the verification memo and the failed-login counts. */
+  public AuthVerticle(ProxyConfig config, UserStore users, SessionLimiter limiter, SessionRateLimiter rateLimiter,
+                      VerificationMemo memo, LoginThrottleStore failedLogins) {
     this.users = users;
     this.limiter = limiter;
     this.rates = new SessionRates(rateLimiter);
     this.memo = memo;
+    this.failedLogins = failedLogins;
     apply(config);
   }
 
@@ -64,17 +83,30 @@ public final class AuthVerticle extends VerticleBase {
     return rates;
   }
 
-  /** Switches to a new configuration: rules and limits apply to the next question asked. */
+  /** Switches to a new configuration: rules, limits and the login throttle apply to the next question asked. */
   public void apply(ProxyConfig next) {
     this.config = next;
     this.rules = new RuleEngine(next);
+    VerifyPool pool = verifyPool;
+    if (pool != null) {
+      pool.resize(next.auth().verifyThreadsHere(), next.auth().verifyQueue(), next.timeouts().auth());
+    }
+    LoginThrottle t = throttle;
+    if (t != null) {
+      t.apply(next.auth().throttle());
+    }
   }
 
   @Override
   public Future<?> start() {
     int decoyIterations = config.users().stream().mapToInt(u -> u.password().iterations()).max()
         .orElse(dev.vxsocks.config.PasswordHash.DEFAULT_ITERATIONS);
-    credentials = new CredentialChecker(vertx, users, CREDENTIAL_CACHE_TTL, decoyIterations, memo);
+    ProxyConfig c = config;
+    verifyPool = new VerifyPool(c.auth().verifyThreadsHere(), c.auth().verifyQueue(), c.timeouts().auth());
+    credentials = new CredentialChecker(vertx, users, CREDENTIAL_CACHE_TTL, decoyIterations, verifyPool, memo);
+    throttle = new LoginThrottle(vertx, failedLogins, c.auth().throttle(), c.cluster().storeTimeout());
+    // A configuration applied while starting (a rollout arriving meanwhile) is not lost.
+    apply(config);
     var bus = vertx.eventBus();
     DeliveryOptions localOnly = new DeliveryOptions().setLocalOnly(true);
     users.listen((name, revoked) -> {
@@ -99,13 +131,22 @@ public final class AuthVerticle extends VerticleBase {
     return Future.succeededFuture();
   }
 
+  @Override
+  public Future<?> stop() {
+    VerifyPool pool = verifyPool;
+    if (pool != null) {
+      pool.close();
+    }
+    return Future.succeededFuture();
+  }
+
   private Future<Verdict> authenticate(JsonObject body) {
     String user = body.getString("user");
     String password = body.getString("password");
     if (user == null || user.isEmpty() || password == null || password.isEmpty()) {
       return Future.succeededFuture(Verdict.deny(Verdict.BAD_CREDENTIALS, "empty user name or password"));
     }
-    return credentials.check(user, password);
+    return throttle.authenticate(user, password, body.getString("client"), credentials);
   }
 
   /**

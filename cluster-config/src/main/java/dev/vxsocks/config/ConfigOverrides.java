@@ -24,7 +24,9 @@ public final class ConfigOverrides {
   /** Every setting that may be overridden; list-valued ones take a comma-separated value. */
   public static final List<String> KEYS = List.of(
       "listen.host", "listen.port", "listen.proxy-protocol-from", "listen.proxy-protocol-timeout",
-      "auth.methods", "auth.allow-no-auth-off-loopback",
+      "auth.methods", "auth.allow-no-auth-off-loopback", "auth.verify-threads", "auth.verify-queue",
+      "auth.throttle.failures-per-client-ip", "auth.throttle.failures-per-user-and-client-ip", "auth.throttle.window",
+      "auth.throttle.backoff", "auth.throttle.backoff-max", "auth.throttle.hashes-per-user",
       "auth.gssapi.keytab", "auth.gssapi.principal", "auth.gssapi.protection", "auth.gssapi.realms",
       "auth.gssapi.other-principals",
       "timeouts.handshake", "timeouts.connect", "timeouts.idle", "timeouts.half-close", "timeouts.auth",

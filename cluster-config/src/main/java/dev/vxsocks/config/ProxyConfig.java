@@ -61,8 +61,32 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
     }
   }
 
-  /** {@code methods} in the server's order of preference; {@code gssapi} is null unless {@code methods} lists it. */
-  public record Auth(List<AuthMethodName> methods, boolean allowNoAuthOffLoopback, Gssapi gssapi) {
+  /**
+   * {@code methods} in the server's order of preference. Password verifications run on {@code verifyThreads} threads
+   * of their own (0: half this node's cores, at least one) with at most {@code verifyQueue} waiting; {@code throttle}
+   * refuses logins from addresses that failed too often; {@code gssapi} is null unless {@code methods} lists it.
+   */
+  public record Auth(List<AuthMethodName> methods, boolean allowNoAuthOffLoopback, int verifyThreads, int verifyQueue,
+                     Throttle throttle, Gssapi gssapi) {
+    /** The verification threads this node runs: {@code verifyThreads}, or half its cores (at least one) for 0. */
+    public int verifyThreadsHere() {
+      return verifyThreads > 0 ? verifyThreads : Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
+    }
+  }
+
+  /**
+   * Login throttling, counted cluster-wide: past {@code failuresPerClientIp} failed logins from one client address,
+   * or {@code failuresPerUserAndClientIp} for one user name from one address, within {@code window}, further
+   * attempts from that address (or for that name from that address) are refused without a hash for
+   * {@code backoff}, doubled at each new lockout up to {@code backoffMax}. From an address with failures on record,
+   * at most {@code hashesPerUser} verifications a second per user name run on this node; the rest wait (up to 1 s).
+   * 0 switches a threshold (or the per-user rate) off.
+   */
+  public record Throttle(int failuresPerClientIp, int failuresPerUserAndClientIp, Duration window, Duration backoff,
+                         Duration backoffMax, int hashesPerUser) {
+    public boolean counts() {
+      return failuresPerClientIp > 0 || failuresPerUserAndClientIp > 0;
+    }
   }
 
   /**
@@ -204,7 +228,8 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
             Duration.ofMinutes(1)));
     boolean loopbackOnly = listenIp == null || listenIp.isLoopbackAddress();
 
-    Section a = new Section("auth", root.object("auth"), "methods", "allow-no-auth-off-loopback", "gssapi");
+    Section a = new Section("auth", root.object("auth"), "methods", "allow-no-auth-off-loopback", "verify-threads",
+        "verify-queue", "throttle", "gssapi");
     Set<AuthMethodName> methods = new LinkedHashSet<>();
     for (String m : a.strings("methods")) {
       AuthMethodName method = AuthMethodName.of(m);
@@ -223,7 +248,10 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
     }
     Section g = new Section("auth.gssapi", a.object("gssapi"), "keytab", "principal", "protection", "realms",
         "other-principals");
-    Auth auth = new Auth(List.copyOf(methods), allowOpen, methods.contains(AuthMethodName.GSSAPI) ? gssapi(g) : null);
+    Auth auth = new Auth(List.copyOf(methods), allowOpen, a.integer("verify-threads", 0, 0, 1024),
+        a.integer("verify-queue", 32, 0, 100_000), throttle(new Section("auth.throttle", a.object("throttle"),
+            "failures-per-client-ip", "failures-per-user-and-client-ip", "window", "backoff", "backoff-max",
+            "hashes-per-user")), methods.contains(AuthMethodName.GSSAPI) ? gssapi(g) : null);
 
     List<User> users = new ArrayList<>();
     Set<String> names = new HashSet<>();
@@ -374,6 +402,19 @@ public record ProxyConfig(Listen listen, Auth auth, List<User> users, Rules rule
           + "would be refused; list the realms whose users log in by their short name, or set other-principals: keep");
     }
     return new Gssapi(keytab, principal, protection, Set.copyOf(realms), others.equals("keep"));
+  }
+
+  private static Throttle throttle(Section t) {
+    Duration backoff = t.duration("backoff", Duration.ofSeconds(1), Duration.ofMillis(100), Duration.ofHours(1));
+    Duration backoffMax = t.duration("backoff-max", Duration.ofMinutes(15), Duration.ofMillis(100), Duration.ofDays(1));
+    if (backoffMax.compareTo(backoff) < 0) {
+      throw new ConfigException(t.key("backoff-max"), "must not be shorter than auth.throttle.backoff ("
+          + Durations.format(backoff) + "), got " + Durations.format(backoffMax));
+    }
+    return new Throttle(t.integer("failures-per-client-ip", 50, 0, 1_000_000),
+        t.integer("failures-per-user-and-client-ip", 10, 0, 1_000_000),
+        t.duration("window", Duration.ofMinutes(10), Duration.ofSeconds(1), Duration.ofDays(1)), backoff, backoffMax,
+        t.integer("hashes-per-user", 5, 0, 100_000));
   }
 
   private static Cluster cluster(Section c) {

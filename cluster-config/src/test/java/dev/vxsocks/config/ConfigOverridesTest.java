@@ -155,7 +155,7 @@ class ConfigOverridesTest {
       // Each one round-trips through apply and validation.
       String value = key.equals("cluster.memo-ttl") ? "1h"
           : key.startsWith("timeouts.") || key.startsWith("drain.") || key.endsWith("-timeout")
-          || key.equals("cluster.join-wait") ? "1s"
+          || key.equals("cluster.join-wait") || key.equals("auth.throttle.window") || key.contains("backoff") ? "1s"
           : key.equals("listen.proxy-protocol-from") ? "127.0.0.9/32, 10.0.0.0/8"
           : key.equals("auth.methods") ? "username-password"
           : key.equals("auth.allow-no-auth-off-loopback") || key.equals("cluster.enabled") ? "false"

@@ -91,6 +91,7 @@ class ProxyConfigTest {
       assertThat(any.where()).isEqualTo("rules.request[1]");
       assertThat(c.timeouts()).isEqualTo(ProxyConfig.defaults().timeouts());
       assertThat(c.limits()).isEqualTo(ProxyConfig.defaults().limits());
+      assertThat(c.auth()).isEqualTo(ProxyConfig.defaults().auth());
       ctx.completeNow();
     })));
   }
@@ -410,6 +411,41 @@ class ProxyConfigTest {
     failsOn(json("{\"admin\":{\"path\":\"/\"}}"), "admin.path");
     failsOn(json("{\"drain\":{\"grace\":\"11m\"}}"), "drain.grace");
     failsOn(json("{\"drain\":{\"timeout\":\"soon\"}}"), "drain.timeout");
+  }
+
+  @Test
+  void verificationPoolAndLoginThrottle() {
+    ProxyConfig.Auth d = ProxyConfig.defaults().auth();
+    assertThat(d.verifyThreads()).isZero();
+    assertThat(d.verifyThreadsHere()).isEqualTo(Math.max(1, Runtime.getRuntime().availableProcessors() / 2));
+    assertThat(d.verifyQueue()).isEqualTo(32);
+    assertThat(d.throttle()).isEqualTo(new ProxyConfig.Throttle(50, 10, Duration.ofMinutes(10), Duration.ofSeconds(1),
+        Duration.ofMinutes(15), 5));
+    assertThat(d.throttle().counts()).isTrue();
+
+    ProxyConfig c = ProxyConfig.fromJson(json("{\"auth\":{\"verify-threads\":3,\"verify-queue\":0,\"throttle\":{"
+        + "\"failures-per-client-ip\":0,\"failures-per-user-and-client-ip\":\"0\",\"window\":\"1h\","
+        + "\"backoff\":\"500ms\",\"backoff-max\":\"500ms\",\"hashes-per-user\":0}}}"));
+    assertThat(c.auth().verifyThreadsHere()).isEqualTo(3);
+    assertThat(c.auth().verifyQueue()).isZero();
+    assertThat(c.auth().throttle()).isEqualTo(new ProxyConfig.Throttle(0, 0, Duration.ofHours(1), Duration.ofMillis(500),
+        Duration.ofMillis(500), 0));
+    assertThat(c.auth().throttle().counts()).isFalse();
+
+    failsOn(json("{\"auth\":{\"verify-threads\":-1}}"), "auth.verify-threads");
+    failsOn(json("{\"auth\":{\"verify-queue\":100001}}"), "auth.verify-queue");
+    failsOn(json("{\"auth\":{\"throttle\":\"on\"}}"), "auth.throttle");
+    failsOn(json("{\"auth\":{\"throttle\":{\"failures\":3}}}"), "auth.throttle.failures");
+    failsOn(json("{\"auth\":{\"throttle\":{\"failures-per-client-ip\":-1}}}"), "auth.throttle.failures-per-client-ip");
+    failsOn(json("{\"auth\":{\"throttle\":{\"failures-per-user-and-client-ip\":\"x\"}}}"),
+        "auth.throttle.failures-per-user-and-client-ip");
+    failsOn(json("{\"auth\":{\"throttle\":{\"window\":\"500ms\"}}}"), "auth.throttle.window");
+    failsOn(json("{\"auth\":{\"throttle\":{\"backoff\":\"2h\"}}}"), "auth.throttle.backoff");
+    failsOn(json("{\"auth\":{\"throttle\":{\"backoff\":\"1m\",\"backoff-max\":\"30s\"}}}"),
+        "auth.throttle.backoff-max");
+    failsOn(json("{\"auth\":{\"throttle\":{\"hashes-per-user\":100001}}}"), "auth.throttle.hashes-per-user");
+    // Rolled out with the rest of auth: a cluster's config apply changes them on every node.
+    assertThat(ProxyConfig.defaults().withShared(c).auth()).isEqualTo(c.auth());
   }
 
   /** Every copy keeps every section: the 8-argument constructor that dropped the cluster settings is gone. */

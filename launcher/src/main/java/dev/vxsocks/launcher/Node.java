@@ -7,6 +7,7 @@ import dev.vxsocks.auth.InMemoryUserStore;
 import dev.vxsocks.auth.SessionRates;
 import dev.vxsocks.auth.MemoSecret;
 import dev.vxsocks.auth.VerificationMemo;
+import dev.vxsocks.auth.cluster.HazelcastLoginThrottleStore;
 import dev.vxsocks.auth.cluster.HazelcastSessionLimiter;
 import dev.vxsocks.auth.cluster.HazelcastSessionRateLimiter;
 import dev.vxsocks.auth.cluster.HazelcastUserStore;
@@ -58,7 +59,7 @@ public final class Node {
 
   /**
    * Starts a node. With {@code hz} null it is a single node (state in memory). With a Hazelcast member, users, session
-   * limits and the rolled-out configuration are cluster-wide: a configuration rolled out earlier with
+   * limits, failed logins (the login throttle) and the rolled-out configuration are cluster-wide: a configuration rolled out earlier with
    * {@code config apply} replaces the file's shared parts (rules, limits, timeouts, auth; users live in the cluster's map) from the start, and
    * later rollouts are applied to the auth verticle as they arrive. {@code fileVersion} is the version of the file's
    * configuration, logged and reported when nothing was rolled out.
@@ -100,14 +101,15 @@ public final class Node {
           .compose(id -> ProxyServer.deploy(vertx, config, proxyInstances, new PooledResolver(vertx), proxyMetrics))
           .map(server -> new Node(vertx, server, config, fileVersion, auth, users, versions));
     }
-    record Parts(HazelcastUserStore users, HazelcastSessionLimiter limiter, SharedConfig shared,
-                 SharedConfig.Versioned current, VerificationMemo memo) {
+    record Parts(HazelcastUserStore users, HazelcastSessionLimiter limiter, HazelcastLoginThrottleStore failedLogins,
+                 SharedConfig shared, SharedConfig.Versioned current, VerificationMemo memo) {
     }
     // Set once the proxy is deployed; a rollout arriving before that reaches it through the effective config.
     AtomicReference<ProxyServer> deployed = new AtomicReference<>();
     return vertx.executeBlocking(() -> {
       HazelcastUserStore users = new HazelcastUserStore(hz).start(config.users());
       HazelcastSessionLimiter limiter = new HazelcastSessionLimiter(vertx, hz, config.cluster()).start();
+      HazelcastLoginThrottleStore failedLogins = new HazelcastLoginThrottleStore(vertx, hz).start();
       SharedConfig shared = new SharedConfig(hz);
       SharedConfig.Versioned current = null;
       try {
@@ -118,13 +120,13 @@ public final class Node {
       // Getting the replicated map may wait for the cluster: here, off the event loop.
       VerificationMemo memo = memoSecret == null ? VerificationMemo.NONE
           : new HazelcastVerificationMemo(hz, memoSecret, config.cluster().memoTtl());
-      return new Parts(users, limiter, shared, current, memo);
+      return new Parts(users, limiter, failedLogins, shared, current, memo);
     }, false).compose(parts -> {
       ProxyConfig effective = parts.current() == null ? config : config.withShared(parts.current().config());
       String version = parts.current() == null ? fileVersion : parts.current().version();
       versions.accept(version);
       AuthVerticle auth = new AuthVerticle(effective, parts.users(), parts.limiter(),
-          new HazelcastSessionRateLimiter(vertx, hz, config.cluster()), parts.memo());
+          new HazelcastSessionRateLimiter(vertx, hz, config.cluster()), parts.memo(), parts.failedLogins());
       return vertx.deployVerticle(auth)
           .compose(id -> vertx.executeBlocking(() -> {
             parts.shared().watch((next, err) -> {
@@ -139,7 +141,7 @@ public final class Node {
                 proxy.apply(applied);
               }
               LOG.info("config: now running version " + next.version()
-                  + " (rules, limits, timeouts and auth methods are live; users change with user or config apply --users; listen, bind, udp and cluster need a restart)");
+                  + " (rules, limits, timeouts, auth methods and the login throttle are live; users change with user or config apply --users; listen, bind, udp and cluster need a restart)");
               vertx.executeBlocking(() -> {
                 parts.shared().reportRunning(next.version());
                 versions.accept(next.version());

@@ -13,7 +13,6 @@ import dev.vxsocks.testing.TestProxy;
 import org.junit.jupiter.api.Test;
 
 import java.net.InetAddress;
-import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -27,13 +26,14 @@ import static dev.vxsocks.testing.Bytes.bytes;
 import static dev.vxsocks.testing.RawClient.connectDomain;
 import static dev.vxsocks.testing.RawClient.passwordRequest;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * A DNS server that stops answering must not hold up logins: name lookups run on the resolver's own pool, password
- * verification on Vert.x's worker pool. Forty CONNECTs to a name whose lookup hangs, then one login whose password
- * has never been verified (so it needs the hash): it must be answered at once. The second test runs the same attack
- * against lookups on Vert.x's worker pool (how the proxy resolved before), to show that this test sees the difference.
+ * verification on a pool of its own too ({@code VerifyPool}). Forty CONNECTs to a name whose lookup hangs, then one
+ * login whose password has never been verified (so it needs the hash): it must be answered at once. The second test
+ * runs the same attack against lookups on Vert.x's worker pool (how the proxy resolved before): that pool is then
+ * all taken, and the login is still answered, since verification no longer runs there. (Before the verification
+ * pool, that login waited: this test was the control showing the first one sees the difference.)
  */
 class SlowResolverTest {
 
@@ -71,7 +71,7 @@ class SlowResolverTest {
   }
 
   @Test
-  void onVertxWorkerPoolTheSameLookupsDelayTheLogin() throws Exception {
+  void evenWithVertxWorkerPoolTakenByLookupsTheLoginIsAnswered() throws Exception {
     HangingLookup lookup = new HangingLookup();
     Function<Vertx, Resolver> sharedPool = vertx -> new Resolver() {
       @Override
@@ -85,9 +85,8 @@ class SlowResolverTest {
       }
     };
     // Vert.x's worker pool has 20 threads by default: all of them hang.
-    assertThatThrownBy(() -> loginWhileLookupsHang(lookup, sharedPool, 20))
-        .as("with lookups on the worker pool, the login waits behind them")
-        .isInstanceOf(SocketTimeoutException.class);
+    long loginMs = loginWhileLookupsHang(lookup, sharedPool, 20);
+    assertThat(loginMs).as("login answered while Vert.x's %d worker threads hang", 20).isLessThan(2000);
   }
 
   /** The time the login's status took, while {@link #STUCK_LOOKUPS} lookups hang. */

@@ -23,9 +23,9 @@ import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
  *
  * <p>It declares the structures Vert.x 5's own {@code default-cluster.xml} (vertx-hazelcast 5.0.10) declares — the
  * {@code __vertx.subs} multimap (SET values) and the {@code __vertx.haInfo} and {@code __vertx.nodeInfo} maps, each
- * with one backup — plus ours ({@link #SESSIONS_MAP}, {@link #USERS_MAP}, {@link #CONFIG_MAP}), also with one backup
- * so a crashed member's data survives (README, "Running a cluster"), {@link #RATES_MAP}, without one, and the
- * replicated map {@link #MEMO_MAP}.
+ * with one backup — plus ours ({@link #SESSIONS_MAP}, {@link #USERS_MAP}, {@link #CONFIG_MAP}, {@link #LOGINS_MAP}),
+ * also with one backup so a crashed member's data survives (README, "Running a cluster"), {@link #RATES_MAP}, without
+ * one, and the replicated map {@link #MEMO_MAP}.
  *
  * <p>After a split brain, the side that merges into the other offers its entries of {@link #SESSIONS_MAP} to the
  * other side and {@link DiscardMergePolicy} drops them all: that map's entries hold each member's share, and the
@@ -57,6 +57,10 @@ public final class HazelcastSetup {
    * outside the cluster (auth/cluster/HazelcastVerificationMemo; docs/security/verification-memo.md).
    */
   public static final String MEMO_MAP = "vxsocks.memo";
+   * Failed logins per client address (and per user name from that address), for the login throttle: one entry per
+   * address, expiring on its own once its failures are older than {@code auth.throttle.window}.
+   */
+  public static final String LOGINS_MAP = "vxsocks.logins";
 
   private HazelcastSetup() {
   }
@@ -111,6 +115,7 @@ public final class HazelcastSetup {
     cfg.addMapConfig(new MapConfig(USERS_MAP).setBackupCount(1));
     cfg.addMapConfig(new MapConfig(CONFIG_MAP).setBackupCount(1));
     cfg.addReplicatedMapConfig(new ReplicatedMapConfig(MEMO_MAP));
+    cfg.addMapConfig(new MapConfig(LOGINS_MAP).setBackupCount(1));
     return cfg;
   }
 
