@@ -57,6 +57,7 @@ public final class HazelcastSetup {
    * outside the cluster (auth/cluster/HazelcastVerificationMemo; docs/security/verification-memo.md).
    */
   public static final String MEMO_MAP = "vxsocks.memo";
+  /**
    * Failed logins per client address (and per user name from that address), for the login throttle: one entry per
    * address, expiring on its own once its failures are older than {@code auth.throttle.window}.
    */
