@@ -106,7 +106,7 @@ class HazelcastVerificationMemoTest {
     TwoMemberClusterTest.poll(Duration.ofSeconds(5), () -> {
       try {
         return !matches(onA, "carol", PASSWORD);
-      } catch (Exception e) {
+      } catch (Exception notYet) {
         return false;
       }
     });
