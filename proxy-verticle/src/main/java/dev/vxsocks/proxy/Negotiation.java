@@ -256,6 +256,12 @@ final class Negotiation implements Socks5Decoder.Listener {
           session.fail(error);
         }
       }
+      case BAD_AUTH_ENCODING -> {
+        // Not a login attempt the throttle counts (no user could match), but one the metrics show.
+        session.metrics().authResult(METHOD, "malformed");
+        session.write(Socks5Encoder.passwordStatus(false));
+        session.closeAfterWrite("auth failed: " + error.getMessage());
+      }
       case BAD_AUTH_VERSION -> {
         session.write(Socks5Encoder.passwordStatus(false));
         session.closeAfterWrite("protocol error: " + error.getMessage());

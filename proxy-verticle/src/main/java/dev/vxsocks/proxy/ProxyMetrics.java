@@ -88,7 +88,7 @@ public final class ProxyMetrics {
         Duration.ofMillis(1), Duration.ofSeconds(30));
     // The outcomes and causes known today exist from start-up (at 0), so that a rate is defined before the first
     // event; others (a new auth outcome) appear when they first happen.
-    for (String outcome : new String[] {"ok", "bad-credentials", "disabled", "unavailable"}) {
+    for (String outcome : new String[] {"ok", "bad-credentials", "disabled", "unavailable", "malformed"}) {
       authResult(AuthMethodName.USERNAME_PASSWORD.configName(), outcome, 0);
     }
     authResult(AuthMethodName.NONE.configName(), "ok", 0);

@@ -152,6 +152,24 @@ class Socks5SessionTest {
   }
 
   @Test
+  void credentialsThatAreNotUtf8AreRefusedWithoutReachingTheLogs() throws Exception {
+    // The user's real password with its last byte made 0xFF: read leniently it would have become "...\uFFFD".
+    byte[] password = TestProxy.PASSWORD.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    password[password.length - 1] = (byte) 0xFF;
+    byte[] user = TestProxy.USER.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    byte[] request = concat(bytes(1, user.length), user, bytes(password.length), password);
+    try (LogCapture logs = new LogCapture("", java.util.logging.Level.ALL)) {
+      try (RawClient c = new RawClient(withAuth.port())) {
+        c.send(bytes(5, 1, 2)).expect(bytes(5, 2));
+        c.send(request).expect(bytes(1, 1));
+        c.expectClosed();
+      }
+      logs.await("auth failed: password is not well-formed UTF-8", 10_000);
+      assertThat(logs.lines()).noneMatch(l -> l.contains(TestProxy.PASSWORD.substring(0, TestProxy.PASSWORD.length() - 1)));
+    }
+  }
+
+  @Test
   void sessionLimitPerUserRepliesNotAllowed() throws IOException {
     try (RawClient a = authed(); RawClient b = authed(); RawClient c = new RawClient(withAuth.port())) {
       c.send(bytes(5, 1, 2)).expect(bytes(5, 2));

@@ -4,6 +4,9 @@ import dev.vxsocks.proxy.codec.Socks5ProtocolException.Kind;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.parsetools.RecordParser;
 
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -43,7 +46,9 @@ public final class Socks5Decoder {
   private long fed;
   private long consumed;
   // Fields of a message in progress.
-  private String username;
+  private static final byte[] EMPTY = new byte[0];
+  /** The RFC 1929 user name as sent, until the password has arrived too. */
+  private byte[] username;
   private int requestCommand;
   private int requestRsv;
   private AddressType requestAddressType;
@@ -137,6 +142,33 @@ public final class Socks5Decoder {
     listener.onProtocolError(new Socks5ProtocolException(kind, message));
   }
 
+  /** The end of an RFC 1929 request: both fields must be well-formed UTF-8 ({@link Kind#BAD_AUTH_ENCODING}). */
+  private void passwordRequest(byte[] password) {
+    String name = utf8(username);
+    String secret = utf8(password);
+    username = null;
+    if (name == null || secret == null) {
+      // The message names the field only: its bytes may be a password.
+      fail(Kind.BAD_AUTH_ENCODING, (name == null ? "user name" : "password") + " is not well-formed UTF-8");
+    } else {
+      await();
+      listener.onPasswordRequest(new Socks5PasswordRequest(name, secret));
+    }
+  }
+
+  /** Strict UTF-8, or null: a lenient decoder would make different bytes the same string. */
+  private static String utf8(byte[] bytes) {
+    try {
+      return StandardCharsets.UTF_8.newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(ByteBuffer.wrap(bytes))
+          .toString();
+    } catch (CharacterCodingException e) {
+      return null;
+    }
+  }
+
   private void onRecord(Buffer record) {
     consumed += record.length();
     switch (state) {
@@ -170,7 +202,7 @@ public final class Socks5Decoder {
           fail(Kind.BAD_AUTH_VERSION, "username/password VER is " + ver + ", not 1");
         } else if (ulen == 0) {
           // fixedSizeMode(0) is illegal: a zero-length field skips its state.
-          username = "";
+          username = EMPTY;
           state = State.AUTH_PASSWORD_LENGTH;
           parser.fixedSizeMode(1);
         } else {
@@ -180,15 +212,14 @@ public final class Socks5Decoder {
         break;
       }
       case AUTH_USERNAME:
-        username = record.toString(StandardCharsets.UTF_8);
+        username = record.getBytes();
         state = State.AUTH_PASSWORD_LENGTH;
         parser.fixedSizeMode(1);
         break;
       case AUTH_PASSWORD_LENGTH: {
         int plen = record.getUnsignedByte(0);
         if (plen == 0) {
-          await();
-          listener.onPasswordRequest(new Socks5PasswordRequest(username, ""));
+          passwordRequest(EMPTY);
         } else {
           state = State.AUTH_PASSWORD;
           parser.fixedSizeMode(plen);
@@ -196,8 +227,7 @@ public final class Socks5Decoder {
         break;
       }
       case AUTH_PASSWORD:
-        await();
-        listener.onPasswordRequest(new Socks5PasswordRequest(username, record.toString(StandardCharsets.UTF_8)));
+        passwordRequest(record.getBytes());
         break;
       case REQUEST: {
         int ver = record.getUnsignedByte(0);

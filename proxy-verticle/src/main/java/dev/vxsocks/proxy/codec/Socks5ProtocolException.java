@@ -13,6 +13,12 @@ public final class Socks5ProtocolException extends Socks5Failure {
     BAD_VERSION(ReplyCode.GENERAL_FAILURE),
     /** VER of the RFC 1929 sub-negotiation is not 1 (answered with a failed status, not a reply). */
     BAD_AUTH_VERSION(ReplyCode.GENERAL_FAILURE),
+    /**
+     * The RFC 1929 user name or password is not well-formed UTF-8 (answered with a failed status). Every user name and
+     * password hash in the configuration comes from text, so such bytes can match no user; refusing them, rather than
+     * reading them with replacement characters, keeps two different byte strings from ever reading as one password.
+     */
+    BAD_AUTH_ENCODING(ReplyCode.GENERAL_FAILURE),
     /** CMD is not CONNECT, BIND or UDP ASSOCIATE. */
     UNSUPPORTED_COMMAND(ReplyCode.COMMAND_NOT_SUPPORTED),
     /** ATYP is not 1, 3 or 4. */

@@ -297,7 +297,18 @@ class Socks5DecoderTest {
         decodes("bad auth VER 5", true, concat(GREETING_PASSWORD, AUTH_BAD_VERSION),
             List.of(g, new Error(Kind.BAD_AUTH_VERSION))),
         decodes("bad auth VER 0", true, concat(GREETING_PASSWORD, bytes(0x00, 0x00, 0x00)),
-            List.of(g, new Error(Kind.BAD_AUTH_VERSION))));
+            List.of(g, new Error(Kind.BAD_AUTH_VERSION))),
+        // 0xC3 0x28 and a lone 0xFF are not UTF-8; read leniently both would be U+FFFD and the passwords "\uFFFD("
+        // and "\uFFFD" could match what two other byte strings also read as.
+        decodes("password not UTF-8", true, concat(GREETING_PASSWORD, bytes(0x01, 0x01, 'a', 0x02, 0xC3, 0x28)),
+            List.of(g, new Error(Kind.BAD_AUTH_ENCODING))),
+        decodes("user name not UTF-8", true, concat(GREETING_PASSWORD, bytes(0x01, 0x01, 0xFF, 0x01, 'x')),
+            List.of(g, new Error(Kind.BAD_AUTH_ENCODING))),
+        decodes("user name not UTF-8, PLEN 0", true, concat(GREETING_PASSWORD, bytes(0x01, 0x02, 0xC0, 0x80, 0x00)),
+            List.of(g, new Error(Kind.BAD_AUTH_ENCODING))),
+        decodes("password a lone surrogate's encoding", true,
+            concat(GREETING_PASSWORD, bytes(0x01, 0x01, 'a', 0x03, 0xED, 0xA0, 0x80)),
+            List.of(g, new Error(Kind.BAD_AUTH_ENCODING))));
   }
 
   private static byte[] auth255() {
@@ -421,6 +432,9 @@ class Socks5DecoderTest {
             List.of(new Error(Kind.BAD_VERSION)), Socks5DecoderTest::staysSilent),
         decodes("bad auth VER, then a good auth", true, concat(GREETING_PASSWORD, bytes(0x02, 0x00, 0x00), AUTH_ALICE, REQ_IPV4),
             List.of(greeting(AuthMethod.USERNAME_PASSWORD), new Error(Kind.BAD_AUTH_VERSION)), Socks5DecoderTest::staysSilent),
+        decodes("password not UTF-8, then a good request", true,
+            concat(GREETING_PASSWORD, bytes(0x01, 0x01, 'a', 0x01, 0xFF), REQ_IPV4),
+            List.of(greeting(AuthMethod.USERNAME_PASSWORD), new Error(Kind.BAD_AUTH_ENCODING)), Socks5DecoderTest::staysSilent),
         decodes("bad request VER, then a good request", false, concat(GREETING_NO_AUTH, REQ_BAD_VERSION, REQ_IPV4),
             List.of(greeting(AuthMethod.NO_AUTH), new Error(Kind.BAD_VERSION)), Socks5DecoderTest::staysSilent),
         decodes("unknown ATYP, then a good request", false, concat(GREETING_NO_AUTH, REQ_ATYP_2, REQ_IPV4),
