@@ -94,21 +94,24 @@ public final class ConfigLoader {
     return retriever.getConfig()
         .recover(err -> Future.failedFuture(new ConfigException("config",
             "cannot read " + describe(file) + ": " + rootMessage(err))))
-        .map(json -> jsonOnly(file, json))
+        .map(json -> jsonOnly(describe(file), json))
         .andThen(ar -> retriever.close());
   }
 
   /**
    * YAML says more than JSON, and vertx-config converts only the mappings outside lists: a mapping in a list keeps a
    * null key ({@code - ~: 1}), a list keeps a date ({@code - 2001-12-14}). Such a document has no JSON encoding (no
-   * {@link #version}) and cannot be copied, so it is refused here, as one that does not parse is.
+   * {@link #version}) and cannot be copied, so it is refused here, as one that does not parse is. Public for the other
+   * reader of files, the {@code --watch} scan, which must refuse the same documents the same way.
+   *
+   * @param source what to name in the error (a file, "the default configuration")
    */
-  private static JsonObject jsonOnly(Path file, JsonObject json) {
+  public static JsonObject jsonOnly(String source, JsonObject json) {
     try {
       json.encode();
       json.copy();
     } catch (RuntimeException e) {
-      throw new ConfigException("config", "cannot read " + describe(file) + ": it holds what JSON cannot (a null key"
+      throw new ConfigException("config", "cannot read " + source + ": it holds what JSON cannot (a null key"
           + " such as ~, or a date, binary or set inside a list): " + rootMessage(e));
     }
     return json;

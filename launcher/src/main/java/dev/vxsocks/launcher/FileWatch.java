@@ -41,9 +41,12 @@ final class FileWatch {
   }
 
   static void apply(Path file, Node node, JsonObject raw) {
-    String version = ConfigLoader.version(raw);
+    String version;
     ProxyConfig next;
     try {
+      // Refused like at start-up: a document JSON cannot hold would otherwise throw from version() or copy().
+      ConfigLoader.jsonOnly(file.toString(), raw);
+      version = ConfigLoader.version(raw);
       next = ConfigLoader.validateWithOverrides(raw.copy());
     } catch (ConfigException e) {
       LOG.warning("config: " + file + " changed but is not valid, still running version " + node.version() + ": "

@@ -79,6 +79,30 @@ class FileWatchTest {
   }
 
   @Test
+  void anEditJsonCannotHoldIsRefusedWithAConfigErrorAndTheWatchGoesOn(@TempDir Path dir) throws Exception {
+    String hash = PasswordHash.create("pw".toCharArray(), PasswordHash.MIN_ITERATIONS).encoded();
+    Path file = dir.resolve("node.yaml");
+    Files.writeString(file, yaml(hash, true, false, "3"));
+    ProxyConfig cfg = ConfigLoader.load(vertx, file).await(10, TimeUnit.SECONDS);
+    Node node = Node.start(vertx, cfg, "v1", 1, null).await(30, TimeUnit.SECONDS);
+    try (dev.vxsocks.testing.LogCapture logs = new dev.vxsocks.testing.LogCapture("", java.util.logging.Level.ALL)) {
+      FileWatch.start(vertx, file, node, Duration.ofMillis(250)).await(10, TimeUnit.SECONDS);
+      // YAML that vertx-config reads but JSON cannot hold: a null key in a mapping inside a list, then a date in one.
+      Files.writeString(file, yaml(hash, true, false, "3") + "extra:\n  - ~: 1\n");
+      String refused = logs.await("it holds what JSON cannot", 10_000);
+      assertThat(refused).contains("changed but is not valid, still running version v1", "config:");
+      Files.writeString(file, yaml(hash, true, false, "3") + "extra:\n  - 2001-12-14\n");
+      Thread.sleep(1000); // four scans
+      assertThat(node.version()).isEqualTo("v1");
+      assertThat(logs.lines()).noneMatch(l -> l.contains("Exception") || l.contains("\tat "));
+
+      // The watch is still alive: a valid edit applies.
+      Files.writeString(file, yaml(hash, true, true, "3"));
+      poll(Duration.ofSeconds(5), () -> !node.version().equals("v1"));
+    }
+  }
+
+  @Test
   void authMethodsAndTimeoutsApplyToNewConnections(@TempDir Path dir) throws Exception {
     String hash = PasswordHash.create("pw".toCharArray(), PasswordHash.MIN_ITERATIONS).encoded();
     Path file = dir.resolve("node.yaml");
