@@ -38,7 +38,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * works fetches the page as the mapped user; curl 7.88 completes the whole RFC 1961 exchange with the proxy (context,
  * the user mapped and checked, the protection level, NEC style too) and then stops on its own bug. Should curl lose
  * every race, the test is reported as skipped with that reason. The rule, limit and protection-level checks run
- * with our own client ({@code GssapiSessionTest}).
+ * with our own client ({@code GssapiSessionTest}), and with a curl that works ({@link CurlGssapiFetchTest}).
  */
 @ExtendWith(SharedTargets.class)
 class CurlGssapiTest {
