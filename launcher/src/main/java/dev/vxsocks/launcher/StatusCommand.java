@@ -159,13 +159,16 @@ final class StatusCommand implements Callable<Integer> {
   }
 
   private static String describe(IOException e) {
+    // The JDK's client wraps a refused connect in a ConnectException whose cause is a ClosedChannelException.
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof java.net.ConnectException) {
+        return "connection refused";
+      }
+      if (t instanceof java.net.http.HttpTimeoutException) {
+        return "no answer within " + HTTP_TIMEOUT.toSeconds() + " s";
+      }
+    }
     Throwable c = Main.rootCause(e);
-    if (c instanceof java.net.ConnectException) {
-      return "connection refused";
-    }
-    if (c instanceof java.net.http.HttpTimeoutException || c instanceof java.net.http.HttpConnectTimeoutException) {
-      return "no answer within " + HTTP_TIMEOUT.toSeconds() + " s";
-    }
     return c.getMessage() == null ? c.getClass().getSimpleName() : c.getMessage();
   }
 
