@@ -214,7 +214,7 @@ final class StatusCommand implements Callable<Integer> {
       out.println(line);
     }
     if (cluster != null) {
-      out.println("cluster " + cluster + ": " + rows.size() + " members");
+      out.println("cluster " + cluster + ": " + rows.size() + (rows.size() == 1 ? " member" : " members"));
     }
   }
 

@@ -34,8 +34,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * {@code vxsocks status}: three cluster members as processes of their own ({@link NodeProcess}), read through the
- * records they publish in the cluster, with a known number of sessions held open on one of them; a member that
- * drains and leaves drops out of the table. Then a single node through its admin port, and what an unreachable
+ * records they publish in the cluster, with a known number of sessions held open on one of them; a hung member
+ * shows as "no report"; a member that drains and leaves drops out of the table. Then a single node through its admin port, and what an unreachable
  * cluster or node gives: one line and exit code 1.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -194,9 +194,53 @@ class StatusTest {
     NodeProcess.poll(WITHIN, () -> byListenPort(statusJson(config), socksPorts[1]).getInteger("sessions_open") == 0);
   }
 
-  /** SIGTERM: the node withdraws its record and leaves; the table shows the two members left. */
+  /**
+   * A hung member (SIGSTOP: its kernel still accepts connections, nothing answers) is still a member for the
+   * cluster's failure detection, but its record expires: the command still answers, in bounded time, and shows it
+   * as "no report" (so may be the members whose records its partitions hold).
+   */
   @Test
   @Order(2)
+  void aHungMemberIsNoReportAndTheCommandStillAnswers() throws Exception {
+    long pid = nodes.get(2).process.pid();
+    signal("STOP", pid);
+    try {
+      AtomicReference<JsonObject> last = new AtomicReference<>();
+      NodeProcess.poll(Duration.ofSeconds(40), () -> {
+        long start = System.nanoTime();
+        JsonObject s = statusJson(config);
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).as("one status call").isLessThan(Duration.ofSeconds(30));
+        last.set(s);
+        for (Object o : s.getJsonArray("members")) {
+          JsonObject m = (JsonObject) o;
+          if (m.getString("member").equals("127.0.0.1:" + hzPorts[2])) {
+            return !m.getBoolean("reported");
+          }
+        }
+        throw new AssertionError("the stopped member left the list already: " + s);
+      });
+      MainCommandTest.Run table = MainCommandTest.main("status", "--config", config.toString());
+      assertThat(table.exit()).as(table.describe()).isZero();
+      assertThat(table.out()).as(table.describe()).containsPattern("127\\.0\\.0\\.1:" + hzPorts[2] + " .* no report");
+    } finally {
+      signal("CONT", pid);
+    }
+    // Back: its record returns.
+    NodeProcess.poll(WITHIN, () -> {
+      JsonObject third = byListenPort(statusJson(config), socksPorts[2]);
+      return third != null && third.getBoolean("ready");
+    });
+  }
+
+  private static void signal(String name, long pid) throws Exception {
+    Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(pid)).inheritIO().start();
+    assertThat(kill.waitFor(10, TimeUnit.SECONDS)).isTrue();
+    assertThat(kill.exitValue()).isZero();
+  }
+
+  /** SIGTERM: the node withdraws its record and leaves; the table shows the two members left. */
+  @Test
+  @Order(3)
   void aMemberThatLeavesDropsOutOfTheTable() throws Exception {
     NodeProcess third = nodes.get(2);
     third.process.destroy();
@@ -210,7 +254,7 @@ class StatusTest {
   }
 
   @Test
-  @Order(3)
+  @Order(4)
   void anUnreachableClusterIsOneLineAndExitCodeOne() throws Exception {
     int nobody = LoopbackTargets.closedPort();
     Path file = Files.writeString(dir.resolve("nobody.yaml"), "cluster: { enabled: true, name: nobody, members: "
@@ -231,7 +275,7 @@ class StatusTest {
    * (as a process: the exit code is the JVM's) prints one line and exits 1.
    */
   @Test
-  @Order(4)
+  @Order(5)
   void aSingleNodeThroughItsAdminPort() throws Exception {
     int admin = LoopbackTargets.freePort();
     Path file = Files.writeString(dir.resolve("single.yaml"), String.join("\n",

@@ -142,6 +142,11 @@ public final class HazelcastSetup {
     cfg.setProperty("hazelcast.shutdownhook.enabled", "false");
     cfg.getNetworkConfig().setAddresses(c.members());
     cfg.getConnectionStrategyConfig().getConnectionRetryConfig().setClusterConnectTimeoutMillis(connectTimeoutMs);
+    // The client waits for a member's authentication answer as long as its heartbeat timeout (60 s by default): a
+    // hung member (its kernel still accepts connections) would hold the command for a minute before the client tries
+    // the next address. Five seconds, with a ping every second so that a live member is never taken for dead.
+    cfg.setProperty("hazelcast.client.heartbeat.timeout", "5000");
+    cfg.setProperty("hazelcast.client.heartbeat.interval", "1000");
     return cfg;
   }
 
