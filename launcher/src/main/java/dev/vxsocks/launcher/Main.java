@@ -161,7 +161,7 @@ public final class Main {
   @Command(name = PROGRAM, mixinStandardHelpOptions = true, versionProvider = Version.class,
       description = "vxsocks, a clustered SOCKS5 proxy. Without a command, or with options only: run.",
       footer = {"", "Settings can be overridden with VXSOCKS_* environment variables or -Dvxsocks.* properties "
-          + "(README, \"Configuration\"). 'COMMAND --help' says more about each command.",
+          + "(README, \"Configuration reference\"). 'COMMAND --help' says more about each command.",
           "Exit codes: 0 success, 2 a bad command line or configuration, 1 anything else."})
   static final class Top implements Callable<Integer> {
     @Override
