@@ -415,4 +415,19 @@ class MainCommandTest {
     assertThat(r.stderr()).as(r.describe()).startsWith("vxsocks: config error: limits.sessions-per-user: ");
     assertThat(r.out()).as(r.describe()).isEmpty();
   }
+
+  /** What a process shows: --version from the jar (or class path) as built, and a bad option's exit status. */
+  @Test
+  void versionAndABadOptionAsAProcess() throws Exception {
+    Clients.Result version = Clients.run(NodeProcess.vxsocks("--version"), new byte[0]);
+    assertThat(version.exit()).as(version.describe()).isZero();
+    assertThat(version.out()).as(version.describe())
+        .matches("vxsocks \\d+\\.\\d+\\.\\d+(-SNAPSHOT)? \\(commit ([0-9a-f]{12}|unknown)\\)\n");
+
+    Clients.Result bad = Clients.run(NodeProcess.vxsocks("status", "--frobnicate"), new byte[0]);
+    assertThat(bad.exit()).as(bad.describe()).isEqualTo(2);
+    assertThat(bad.out()).as(bad.describe()).isEmpty();
+    assertThat(bad.stderr()).as(bad.describe())
+        .isEqualTo("vxsocks: unknown option '--frobnicate' (try 'java -jar vxsocks.jar status --help')\n");
+  }
 }
