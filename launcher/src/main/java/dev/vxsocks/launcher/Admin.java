@@ -22,7 +22,6 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.logging.Level;
@@ -38,33 +37,25 @@ final class Admin {
 
   /** How long {@code config apply} waits for every node to report the new version (the bound). */
   static final Duration ROLLOUT_WAIT = Duration.ofSeconds(5);
-  private static final Set<String> USER_ACTIONS = Set.of("add", "passwd", "disable", "enable", "remove", "list");
+  static final List<String> USER_ACTIONS = List.of("add", "passwd", "disable", "enable", "remove", "list");
   /** Held so the level set on it is not lost to garbage collection. */
   private static final Logger HAZELCAST_LOG = Logger.getLogger("com.hazelcast");
 
   private Admin() {
   }
 
-  static int user(List<String> args, PrintStream out, PrintStream err) {
-    if (args.isEmpty() || !USER_ACTIONS.contains(args.get(0))) {
-      throw new UsageException("user needs one of " + String.join(", ", USER_ACTIONS.stream().sorted().toList()));
-    }
-    String action = args.remove(0);
-    Path config = Main.configPath(Main.option(args, "--config"));
-    String hash = Main.option(args, "--hash");
-    String name = null;
+  /**
+   * {@code user ACTION [NAME]}: {@code action} one of {@link #USER_ACTIONS}; {@code name} null for {@code list};
+   * {@code hash} only with add and passwd (else the password is read: {@link Main#readPassword}).
+   */
+  static int user(String action, String name, String hash, Path config, PrintStream out, PrintStream err) {
     if (!action.equals("list")) {
-      if (args.isEmpty()) {
+      if (name == null) {
         throw new UsageException("user " + action + " needs a user name");
       }
-      name = args.remove(0);
       if (name.isEmpty() || name.getBytes(StandardCharsets.UTF_8).length > 255) {
         throw new UsageException("a user name is 1 to 255 bytes (RFC 1929)");
       }
-    }
-    Main.noMore(args);
-    if (hash != null && !action.equals("add") && !action.equals("passwd")) {
-      throw new UsageException("--hash goes with user add or user passwd");
     }
     PasswordHash password = null;
     try {
@@ -111,28 +102,24 @@ final class Admin {
     }
   }
 
-  static int config(List<String> args, PrintStream out, PrintStream err) {
-    if (args.isEmpty() || !(args.get(0).equals("apply") || args.get(0).equals("status"))) {
-      throw new UsageException("config needs apply [--users] FILE or status");
-    }
-    String action = args.remove(0);
+  /** {@code config status}: the version rolled out, and the one each member runs. */
+  static int configStatus(Path config, PrintStream out, PrintStream err) {
     try {
-      if (action.equals("status")) {
-        Path config = Main.configPath(Main.option(args, "--config"));
-        Main.noMore(args);
-        return withCluster(load(config).cluster(), err, hz -> {
-          SharedConfig.Versioned current = new SharedConfig(hz).current();
-          out.println("rolled out: " + (current == null ? "nothing (nodes run their files)" : current.version()));
-          new SharedConfig(hz).running().forEach((member, version) -> out.println(member + " " + version));
-          return 0;
-        });
-      }
-      boolean withUsers = args.remove("--users");
-      if (args.isEmpty()) {
-        throw new UsageException("config apply needs a FILE");
-      }
-      Path file = Path.of(args.remove(0));
-      Main.noMore(args);
+      return withCluster(load(config).cluster(), err, hz -> {
+        SharedConfig.Versioned current = new SharedConfig(hz).current();
+        out.println("rolled out: " + (current == null ? "nothing (nodes run their files)" : current.version()));
+        new SharedConfig(hz).running().forEach((member, version) -> out.println(member + " " + version));
+        return 0;
+      });
+    } catch (ConfigException e) {
+      err.println("vxsocks: config error: " + e.getMessage());
+      return 2;
+    }
+  }
+
+  /** {@code config apply [--users] FILE}: validates FILE, rolls it out, waits for every member to run it. */
+  static int configApply(Path file, boolean withUsers, PrintStream out, PrintStream err) {
+    try {
       JsonObject document;
       ProxyConfig cfg;
       Vertx vertx = Vertx.vertx();
@@ -171,8 +158,6 @@ final class Admin {
     } catch (ConfigException e) {
       err.println("vxsocks: config error: " + e.getMessage());
       return 2;
-    } catch (UsageException e) {
-      throw e;
     } catch (Exception e) {
       err.println("vxsocks: " + Main.rootCause(e));
       return 1;
@@ -216,7 +201,8 @@ final class Admin {
     return lost;
   }
 
-  private static ProxyConfig load(Path config) {
+  /** The configuration at {@code config} (null: the default), with overrides; any failure a ConfigException. */
+  static ProxyConfig load(Path config) {
     Vertx vertx = Vertx.vertx();
     try {
       return ConfigLoader.load(vertx, config).await(30, TimeUnit.SECONDS);

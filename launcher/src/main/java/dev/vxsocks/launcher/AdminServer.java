@@ -14,7 +14,9 @@ import io.vertx.core.json.JsonObject;
  *   <li>{@code GET /health/live}: 200 while the process serves requests at all (a restart would not help otherwise);</li>
  *   <li>{@code GET /health/ready}: 200 while the node should be given new sessions, else 503 with a one-line JSON
  *   reason ({@link Readiness});</li>
- *   <li>{@code GET /metrics}: the node's metrics in Prometheus' text format ({@link NodeMetrics}).</li>
+ *   <li>{@code GET /metrics}: the node's metrics in Prometheus' text format ({@link NodeMetrics});</li>
+ *   <li>{@code GET /status}: the node's status record as JSON ({@link StatusReport}), what {@code vxsocks status}
+ *   shows for a single node.</li>
  * </ul>
  * Plain Vert.x core HTTP on the node's own Vert.x instance; nothing here touches a session.
  */
@@ -23,18 +25,36 @@ final class AdminServer {
   static final String LIVE = "/health/live";
   static final String READY = "/health/ready";
   static final String METRICS = "/metrics";
+  static final String STATUS = "/status";
 
   private AdminServer() {
   }
 
   /** Listens on {@code host}:{@code port} (0: a free port, for tests); the future fails if it cannot. */
   static Future<HttpServer> start(Vertx vertx, String host, int port, Readiness readiness, NodeMetrics metrics) {
+    return start(vertx, host, port, readiness, metrics, null);
+  }
+
+  /** As above, serving {@code status} at {@link #STATUS} (null: not served). */
+  static Future<HttpServer> start(Vertx vertx, String host, int port, Readiness readiness, NodeMetrics metrics,
+                                  StatusReport status) {
     return vertx.createHttpServer(new HttpServerOptions().setHost(host).setPort(port).setIdleTimeout(30))
-        .requestHandler(request -> handle(request, readiness, metrics))
+        .requestHandler(request -> handle(request, readiness, metrics, status))
         .listen();
   }
 
-  private static void handle(HttpServerRequest request, Readiness readiness, NodeMetrics metrics) {
+  private static void handle(HttpServerRequest request, Readiness readiness, NodeMetrics metrics, StatusReport status) {
+    if (status != null && request.path().equals(STATUS)
+        && (request.method() == HttpMethod.GET || request.method() == HttpMethod.HEAD)) {
+      status.record().onComplete(ar -> {
+        if (ar.succeeded()) {
+          respond(request, 200, ar.result());
+        } else {
+          respond(request, 500, new JsonObject().put("status", "status failed: " + ar.cause().getMessage()));
+        }
+      });
+      return;
+    }
     if (request.method() != HttpMethod.GET && request.method() != HttpMethod.HEAD) {
       respond(request, 405, new JsonObject().put("status", "method not allowed"));
       return;
@@ -58,7 +78,7 @@ final class AdminServer {
         break;
       default:
         respond(request, 404, new JsonObject().put("status", "not found")
-            .put("paths", LIVE + " " + READY + " " + METRICS));
+            .put("paths", LIVE + " " + READY + " " + METRICS + (status == null ? "" : " " + STATUS)));
     }
   }
 

@@ -33,6 +33,7 @@ final class Drain {
 
   private final Node node;
   private final Readiness readiness;
+  private final StatusReport status;
   private final ProxyConfig.Drain settings;
   private final AtomicInteger requests = new AtomicInteger();
   private final CountDownLatch skip = new CountDownLatch(1);
@@ -40,9 +41,10 @@ final class Drain {
   private volatile String skipReason = "stopped before its end (second stop request)";
   private final CompletableFuture<Void> done = new CompletableFuture<>();
 
-  Drain(Node node, Readiness readiness, ProxyConfig.Drain settings) {
+  Drain(Node node, Readiness readiness, StatusReport status, ProxyConfig.Drain settings) {
     this.node = node;
     this.readiness = readiness;
+    this.status = status;
     this.settings = settings;
   }
 
@@ -97,6 +99,7 @@ final class Drain {
         LOG.info("drain: no session open");
       }
       LOG.info("drain: stopping the node" + (node.clustered() ? " and leaving the cluster" : ""));
+      status.withdraw(node.vertx()); // while still a member: the map is reached through the membership
       node.stop().toCompletionStage().toCompletableFuture().get(STOP_SECONDS, TimeUnit.SECONDS);
       LOG.info("drain: done");
       done.complete(null);

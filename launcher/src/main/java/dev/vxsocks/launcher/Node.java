@@ -37,17 +37,21 @@ public final class Node {
   private final AuthVerticle auth;
   /** The single node's user store; null in a cluster, whose users change through the cluster-wide map. */
   private final InMemoryUserStore localUsers;
-  private volatile String version;
-  /** Told the running configuration's version whenever it changes (the config-info metric). */
+  /**
+   * The version of the configuration running now: the file's, a reload's, or the last one rolled out to the cluster
+   * (set from the rollout listener, which may fire before this object exists).
+   */
+  private final AtomicReference<String> running;
+  /** Told the running configuration's version whenever it changes (the config-info metric, {@link #running}). */
   private final Consumer<String> versions;
 
-  private Node(Vertx vertx, ProxyServer server, ProxyConfig config, String version, AuthVerticle auth,
+  private Node(Vertx vertx, ProxyServer server, ProxyConfig config, AtomicReference<String> running, AuthVerticle auth,
                InMemoryUserStore localUsers, Consumer<String> versions) {
     this.versions = versions;
     this.vertx = vertx;
     this.server = server;
     this.config = config;
-    this.version = version;
+    this.running = running;
     this.auth = auth;
     this.localUsers = localUsers;
   }
@@ -88,7 +92,13 @@ public final class Node {
   public static Future<Node> start(Vertx vertx, ProxyConfig config, String fileVersion, int proxyInstances,
                                    HazelcastInstance hz, MemoSecret memoSecret, NodeMetrics metrics) {
     ProxyMetrics proxyMetrics = metrics == null ? ProxyMetrics.none() : metrics.proxy();
-    Consumer<String> versions = metrics == null ? v -> { } : metrics::configVersion;
+    AtomicReference<String> running = new AtomicReference<>();
+    Consumer<String> versions = v -> {
+      running.set(v);
+      if (metrics != null) {
+        metrics.configVersion(v);
+      }
+    };
     versions.accept(fileVersion);
     // The auth verticle's addresses are per Vert.x instance: a second node on the same one would answer for the first.
     if (vertx.sharedData().getLocalMap(NODE_MAP).putIfAbsent("node", Boolean.TRUE) != null) {
@@ -99,7 +109,7 @@ public final class Node {
       AuthVerticle auth = new AuthVerticle(config, users, new InMemorySessionLimiter());
       return vertx.deployVerticle(auth)
           .compose(id -> ProxyServer.deploy(vertx, config, proxyInstances, new PooledResolver(vertx), proxyMetrics))
-          .map(server -> new Node(vertx, server, config, fileVersion, auth, users, versions));
+          .map(server -> new Node(vertx, server, config, running, auth, users, versions));
     }
     record Parts(HazelcastUserStore users, HazelcastSessionLimiter limiter, HazelcastLoginThrottleStore failedLogins,
                  SharedConfig shared, SharedConfig.Versioned current, VerificationMemo memo) {
@@ -153,7 +163,7 @@ public final class Node {
           }, false))
           .compose(v -> ProxyServer.deploy(vertx, effective, proxyInstances, new PooledResolver(vertx), proxyMetrics))
           .onSuccess(deployed::set)
-          .map(server -> new Node(vertx, server, effective, version, auth, null, versions));
+          .map(server -> new Node(vertx, server, effective, running, auth, null, versions));
     });
   }
 
@@ -192,7 +202,6 @@ public final class Node {
     ProxyConfig applied = config.withShared(next);
     auth.apply(applied);
     server.apply(applied);
-    version = nextVersion;
     versions.accept(nextVersion);
   }
 
@@ -228,8 +237,8 @@ public final class Node {
     return config;
   }
 
-  /** The version of the configuration the node started with. */
+  /** The version of the configuration the node runs now (the one it started with, until a reload or rollout). */
   public String version() {
-    return version;
+    return running.get();
   }
 }

@@ -38,16 +38,14 @@ final class Probe {
     this.timeoutMs = timeoutMs;
   }
 
-  /** {@code probe --proxy HOST:PORT --target HOST:PORT [--user NAME] [--udp] [--send TEXT] [--timeout MS]}. */
-  static int run(List<String> args, PrintStream out, PrintStream err) {
-    InetSocketAddress proxy = hostPort(Main.option(args, "--proxy"), "--proxy");
-    String targetText = Main.option(args, "--target");
+  /**
+   * {@code probe --proxy HOST:PORT --target HOST:PORT [--user NAME] [--udp] [--send TEXT] [--timeout MS]}, each
+   * option as given (null when absent): checked here, so each mistake gets its own one-line message.
+   */
+  static int run(String proxyText, String targetText, String user, boolean udp, String send, String timeout,
+                 PrintStream out, PrintStream err) {
+    InetSocketAddress proxy = hostPort(proxyText, "--proxy");
     InetSocketAddress target = hostPort(targetText, "--target");
-    String user = Main.option(args, "--user");
-    boolean udp = args.remove("--udp");
-    String send = Main.option(args, "--send");
-    String timeout = Main.option(args, "--timeout");
-    Main.noMore(args);
     int timeoutMs;
     try {
       timeoutMs = timeout == null ? 5000 : Integer.parseInt(timeout);

@@ -64,6 +64,53 @@ class AdminServerTest {
     assertThat(request(port, "DELETE", "/health/live")).startsWith("405 ");
   }
 
+  /**
+   * {@code GET /status}: the node's record, "starting" until the node is deployed, then its listening address,
+   * configuration version and open connections (a handshake in progress counts).
+   */
+  @Test
+  void statusIsTheNodesRecord(Vertx vertx) throws Exception {
+    ProxyConfig cfg = ProxyConfig.fromJson(new JsonObject()
+        .put("listen", new JsonObject().put("host", "127.0.0.1").put("port", 0))
+        .put("auth", new JsonObject().put("methods", new io.vertx.core.json.JsonArray().add("none"))));
+    Readiness readiness = new Readiness(null, cfg.cluster());
+    StatusReport status = new StatusReport(cfg, readiness, null);
+    int port = AdminServer.start(vertx, "127.0.0.1", 0, readiness, new NodeMetrics(), status)
+        .await(10, TimeUnit.SECONDS).actualPort();
+    JsonObject starting = status(port);
+    assertThat(starting.getBoolean("ready")).as("%s", starting).isFalse();
+    assertThat(starting.getString("reason")).isEqualTo("starting");
+    assertThat(starting.getValue("listen")).isNull();
+    assertThat(starting.getValue("member")).isNull();
+    assertThat(request(port, "POST", "/status")).startsWith("405 ");
+
+    Node node = Node.start(vertx, cfg, "0123456789ab", 1, null).await(20, TimeUnit.SECONDS);
+    status.started(node);
+    readiness.listening();
+    JsonObject ready = status(port);
+    assertThat(ready.getBoolean("ready")).as("%s", ready).isTrue();
+    assertThat(ready.containsKey("reason")).as("%s", ready).isFalse();
+    assertThat(ready.getString("listen")).isEqualTo("127.0.0.1:" + node.port());
+    assertThat(ready.getString("config_version")).isEqualTo("0123456789ab");
+    assertThat(ready.getInteger("sessions_open")).isZero();
+    assertThat(ready.getLong("uptime_s")).isNotNegative();
+    try (java.net.Socket client = new java.net.Socket("127.0.0.1", node.port())) {
+      NodeProcess.poll(Duration.ofSeconds(10), () -> status(port).getInteger("sessions_open") == 1);
+    }
+    readiness.draining();
+    assertThat(status(port).getString("reason")).isEqualTo("draining");
+  }
+
+  private static JsonObject status(int port) {
+    try {
+      String r = request(port, "GET", "/status");
+      assertThat(r).startsWith("200 ");
+      return new JsonObject(r.substring(4));
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+
   /** A cluster member is ready while it runs and its session store answers; once it has left, it is not. */
   @Test
   void clusterMemberReadiness(Vertx vertx) throws Exception {

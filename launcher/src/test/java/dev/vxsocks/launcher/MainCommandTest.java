@@ -182,19 +182,77 @@ class MainCommandTest {
     assertThat(r.err().lines()).as(r.describe()).hasSize(1);
   }
 
+  /**
+   * A bad command line is one line on standard error, exit code 2: what is wrong, then where the help is (never the
+   * whole usage, which would bury the line that matters).
+   */
   @Test
   void unknownCommandAndMissingOptionValueAreUsageErrors() {
     Run unknown = main("frobnicate");
     assertThat(unknown.exit()).as(unknown.describe()).isEqualTo(2);
-    assertThat(unknown.err()).as(unknown.describe()).startsWith("vxsocks: unknown command 'frobnicate'\nusage:");
+    assertThat(unknown.err()).as(unknown.describe()).startsWith("vxsocks: unknown command 'frobnicate'")
+        .endsWith(" (try 'java -jar vxsocks.jar --help')\n");
+    assertThat(unknown.err().lines()).as(unknown.describe()).hasSize(1);
+    assertThat(unknown.out()).as(unknown.describe()).isEmpty();
 
     Run noValue = main("check-config", "--config");
     assertThat(noValue.exit()).as(noValue.describe()).isEqualTo(2);
-    assertThat(noValue.err()).as(noValue.describe()).startsWith("vxsocks: --config needs a value\n");
+    assertThat(noValue.err()).as(noValue.describe())
+        .isEqualTo("vxsocks: --config needs a value (try 'java -jar vxsocks.jar check-config --help')\n");
 
     Run extra = main("check-config", "surplus");
     assertThat(extra.exit()).as(extra.describe()).isEqualTo(2);
-    assertThat(extra.err()).as(extra.describe()).startsWith("vxsocks: unexpected argument 'surplus'\n");
+    assertThat(extra.err()).as(extra.describe())
+        .isEqualTo("vxsocks: unexpected argument 'surplus' (try 'java -jar vxsocks.jar check-config --help')\n");
+  }
+
+  static Stream<Arguments> unknownOptions() {
+    return Stream.of(
+        Arguments.of(new String[] {"--frobnicate"}, "run"), // a leading option: the default command's
+        Arguments.of(new String[] {"run", "--frobnicate"}, "run"),
+        Arguments.of(new String[] {"check-config", "--frobnicate"}, "check-config"),
+        Arguments.of(new String[] {"hash-password", "--frobnicate"}, "hash-password"),
+        Arguments.of(new String[] {"user", "list", "--frobnicate"}, "user list"),
+        Arguments.of(new String[] {"user", "disable", "bob", "--hash", "x"}, "user disable"),
+        Arguments.of(new String[] {"config", "apply", "--frobnicate", "f.yaml"}, "config apply"),
+        Arguments.of(new String[] {"status", "--frobnicate"}, "status"),
+        Arguments.of(new String[] {"probe", "--frobnicate"}, "probe"));
+  }
+
+  @ParameterizedTest(name = "{1}: an unknown option is one line, exit 2")
+  @MethodSource("unknownOptions")
+  void anUnknownOptionIsOneLine(String[] args, String command) {
+    Run r = main(args);
+
+    assertThat(r.exit()).as(r.describe()).isEqualTo(2);
+    assertThat(r.out()).as(r.describe()).isEmpty();
+    assertThat(r.err().lines()).as(r.describe()).hasSize(1);
+    assertThat(r.err()).as(r.describe()).startsWith("vxsocks: unknown option '--")
+        .endsWith("(try 'java -jar vxsocks.jar " + command + " --help')\n")
+        .doesNotContain("\u001b["); // no ANSI colour
+  }
+
+  @Test
+  void aMissingSubcommandOrParameterIsOneLine() {
+    Run user = main("user");
+    assertThat(user.exit()).as(user.describe()).isEqualTo(2);
+    assertThat(user.err()).as(user.describe()).isEqualTo("vxsocks: user needs one of add, disable, enable, list,"
+        + " passwd, remove (try 'java -jar vxsocks.jar user --help')\n");
+
+    Run noName = main("user", "add", "--hash", "x");
+    assertThat(noName.exit()).as(noName.describe()).isEqualTo(2);
+    assertThat(noName.err()).as(noName.describe())
+        .isEqualTo("vxsocks: user add needs NAME (try 'java -jar vxsocks.jar user add --help')\n");
+
+    Run noFile = main("config", "apply");
+    assertThat(noFile.exit()).as(noFile.describe()).isEqualTo(2);
+    assertThat(noFile.err()).as(noFile.describe())
+        .isEqualTo("vxsocks: config apply needs FILE (try 'java -jar vxsocks.jar config apply --help')\n");
+
+    Run typo = main("user", "dissable", "bob");
+    assertThat(typo.exit()).as(typo.describe()).isEqualTo(2);
+    assertThat(typo.err()).as(typo.describe()).startsWith("vxsocks: unknown command 'user dissable'; did you mean"
+        + " 'disable'?");
   }
 
   @Test
@@ -203,6 +261,72 @@ class MainCommandTest {
 
     assertThat(r.exit()).isZero();
     assertThat(r.out()).startsWith("usage: java -jar vxsocks.jar");
+  }
+
+  /** Every command, as it is typed (the tree below the program name). */
+  static Stream<String> commands() {
+    return Stream.of("", "run", "check-config", "hash-password", "user", "user add", "user passwd", "user disable",
+        "user enable", "user remove", "user list", "config", "config apply", "config status", "status", "probe", "help");
+  }
+
+  @ParameterizedTest(name = "''{0} --help''")
+  @MethodSource("commands")
+  void helpOnEveryCommand(String command) {
+    for (String flag : List.of("--help", "-h")) {
+      List<String> args = new ArrayList<>(command.isEmpty() ? List.of() : List.of(command.split(" ")));
+      args.add(flag);
+      Run r = main(args.toArray(String[]::new));
+
+      assertThat(r.exit()).as(r.describe()).isZero();
+      assertThat(r.err()).as(r.describe()).isEmpty();
+      // picocli's own help command puts a header line first.
+      assertThat(command.equals("help") ? r.out().substring(r.out().indexOf('\n') + 1) : r.out()).as(r.describe())
+          .startsWith("usage: java -jar vxsocks.jar" + (command.isEmpty() ? " " : " " + command + " "));
+      assertThat(r.out()).as(r.describe()).contains("--help").doesNotContain("\u001b[");
+      if (!command.equals("help")) {
+        assertThat(r.out()).as(r.describe()).contains("Show this help message and exit.");
+      }
+    }
+  }
+
+  @Test
+  void helpNamesEveryCommandAndItsOptions() {
+    String top = main("--help").out();
+    assertThat(top).contains("run", "check-config", "hash-password", "user", "config", "status", "probe");
+    assertThat(main("run", "--help").out()).contains("--config=FILE", "--log-level=LEVEL", "--watch");
+    assertThat(main("user", "add", "--help").out()).contains("NAME", "--hash=HASH", "--config=FILE");
+    assertThat(main("config", "apply", "--help").out()).contains("FILE", "--users");
+    assertThat(main("status", "--help").out()).contains("--json", "--config=FILE");
+    assertThat(main("probe", "--help").out()).contains("--proxy=HOST:PORT", "--target=HOST:PORT", "--user=NAME",
+        "--udp", "--send=TEXT", "--timeout=MS");
+    assertThat(main("help", "status").out()).startsWith("usage: java -jar vxsocks.jar status ");
+  }
+
+  @ParameterizedTest(name = "''{0} --version''")
+  @MethodSource("commands")
+  void versionOnEveryCommand(String command) {
+    if (command.equals("help")) {
+      return; // picocli's help command takes only --help
+    }
+    for (String flag : List.of("--version", "-V")) {
+      List<String> args = new ArrayList<>(command.isEmpty() ? List.of() : List.of(command.split(" ")));
+      args.add(flag);
+      Run r = main(args.toArray(String[]::new));
+
+      assertThat(r.exit()).as(r.describe()).isZero();
+      assertThat(r.err()).as(r.describe()).isEmpty();
+      // The test class path holds the build's resource (mvn wrote it): a version and a commit, or "unknown" for a
+      // build outside git.
+      assertThat(r.out()).as(r.describe()).matches("vxsocks \\d+\\.\\d+\\.\\d+(-SNAPSHOT)? \\(commit ([0-9a-f]{12}|unknown)\\)\n");
+    }
+  }
+
+  @Test
+  void aUserNameStartingWithAtIsANameNotAFileOfArguments() throws Exception {
+    Files.writeString(dir.resolve("bob"), "--frobnicate\n");
+    Run r = main("user", "disable", "@" + dir.resolve("bob"), "--config", yaml("listen: { port: 1080 }\n").toString());
+    assertThat(r.exit()).as(r.describe()).isEqualTo(2);
+    assertThat(r.err()).as(r.describe()).startsWith("vxsocks: the configuration has no enabled cluster section");
   }
 
   // hash-password, in-process: standard input replaced (there is no console under the test runner).
@@ -254,11 +378,13 @@ class MainCommandTest {
 
     Run cheap = hashPassword("pw\n", "--iterations", "999");
     assertThat(cheap.exit()).as(cheap.describe()).isEqualTo(2);
-    assertThat(cheap.err()).as(cheap.describe()).startsWith("vxsocks: --iterations must be at least 1000\n");
+    assertThat(cheap.err()).as(cheap.describe()).isEqualTo("vxsocks: --iterations must be at least 1000"
+        + " (try 'java -jar vxsocks.jar hash-password --help')\n");
 
     Run notANumber = hashPassword("pw\n", "--iterations", "many");
     assertThat(notANumber.exit()).as(notANumber.describe()).isEqualTo(2);
-    assertThat(notANumber.err()).as(notANumber.describe()).startsWith("vxsocks: --iterations must be a whole number\n");
+    assertThat(notANumber.err()).as(notANumber.describe()).isEqualTo("vxsocks: --iterations must be a whole number"
+        + " (try 'java -jar vxsocks.jar hash-password --help')\n");
   }
 
   // As a process (NodeProcess.vxsocks): the shaded jar when it is there and up to date (after `mvn package`), else the
@@ -288,5 +414,20 @@ class MainCommandTest {
     assertThat(r.stderr().lines()).as(r.describe()).hasSize(1);
     assertThat(r.stderr()).as(r.describe()).startsWith("vxsocks: config error: limits.sessions-per-user: ");
     assertThat(r.out()).as(r.describe()).isEmpty();
+  }
+
+  /** What a process shows: --version from the jar (or class path) as built, and a bad option's exit status. */
+  @Test
+  void versionAndABadOptionAsAProcess() throws Exception {
+    Clients.Result version = Clients.run(NodeProcess.vxsocks("--version"), new byte[0]);
+    assertThat(version.exit()).as(version.describe()).isZero();
+    assertThat(version.out()).as(version.describe())
+        .matches("vxsocks \\d+\\.\\d+\\.\\d+(-SNAPSHOT)? \\(commit ([0-9a-f]{12}|unknown)\\)\n");
+
+    Clients.Result bad = Clients.run(NodeProcess.vxsocks("status", "--frobnicate"), new byte[0]);
+    assertThat(bad.exit()).as(bad.describe()).isEqualTo(2);
+    assertThat(bad.out()).as(bad.describe()).isEmpty();
+    assertThat(bad.stderr()).as(bad.describe())
+        .isEqualTo("vxsocks: unknown option '--frobnicate' (try 'java -jar vxsocks.jar status --help')\n");
   }
 }

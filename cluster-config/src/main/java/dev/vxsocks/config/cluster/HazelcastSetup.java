@@ -24,8 +24,8 @@ import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
  * <p>It declares the structures Vert.x 5's own {@code default-cluster.xml} (vertx-hazelcast 5.0.10) declares — the
  * {@code __vertx.subs} multimap (SET values) and the {@code __vertx.haInfo} and {@code __vertx.nodeInfo} maps, each
  * with one backup — plus ours ({@link #SESSIONS_MAP}, {@link #USERS_MAP}, {@link #CONFIG_MAP}, {@link #LOGINS_MAP}),
- * also with one backup so a crashed member's data survives (README, "Running a cluster"), {@link #RATES_MAP}, without
- * one, and the replicated map {@link #MEMO_MAP}.
+ * also with one backup so a crashed member's data survives (README, "Running a cluster"), {@link #RATES_MAP} and
+ * {@link #STATUS_MAP}, without one, and the replicated map {@link #MEMO_MAP}.
  *
  * <p>After a split brain, the side that merges into the other offers its entries of {@link #SESSIONS_MAP} to the
  * other side and {@link DiscardMergePolicy} drops them all: that map's entries hold each member's share, and the
@@ -62,6 +62,13 @@ public final class HazelcastSetup {
    * address, expiring on its own once its failures are older than {@code auth.throttle.window}.
    */
   public static final String LOGINS_MAP = "vxsocks.logins";
+  /**
+   * Each member's status record for {@code vxsocks status} (listening address, configuration version, sessions open,
+   * uptime, readiness), keyed by member UUID: rewritten every few seconds with a time-to-live of a few periods, so
+   * a member that died without leaving loses its record on its own; no backup (a record lost with its partition is
+   * back at the next refresh).
+   */
+  public static final String STATUS_MAP = "vxsocks.status";
 
   private HazelcastSetup() {
   }
@@ -117,11 +124,12 @@ public final class HazelcastSetup {
     cfg.addMapConfig(new MapConfig(CONFIG_MAP).setBackupCount(1));
     cfg.addReplicatedMapConfig(new ReplicatedMapConfig(MEMO_MAP));
     cfg.addMapConfig(new MapConfig(LOGINS_MAP).setBackupCount(1));
+    cfg.addMapConfig(new MapConfig(STATUS_MAP).setBackupCount(0));
     return cfg;
   }
 
   /**
-   * The configuration of a short-lived Hazelcast client (the {@code user} and {@code config} commands): it connects
+   * The configuration of a short-lived Hazelcast client (the {@code user}, {@code config} and {@code status} commands): it connects
    * to the listed members, so it needs {@code cluster.members} whatever the join method, and gives up after
    * {@code connectTimeoutMs} when no member answers. A client, unlike a lite member, is not a cluster member, so the
    * nodes see no membership change when it comes and goes.
@@ -134,6 +142,11 @@ public final class HazelcastSetup {
     cfg.setProperty("hazelcast.shutdownhook.enabled", "false");
     cfg.getNetworkConfig().setAddresses(c.members());
     cfg.getConnectionStrategyConfig().getConnectionRetryConfig().setClusterConnectTimeoutMillis(connectTimeoutMs);
+    // The client waits for a member's authentication answer as long as its heartbeat timeout (60 s by default): a
+    // hung member (its kernel still accepts connections) would hold the command for a minute before the client tries
+    // the next address. Five seconds, with a ping every second so that a live member is never taken for dead.
+    cfg.setProperty("hazelcast.client.heartbeat.timeout", "5000");
+    cfg.setProperty("hazelcast.client.heartbeat.interval", "1000");
     return cfg;
   }
 
