@@ -98,8 +98,9 @@ final class RunCommand implements Callable<Integer> {
       var hz = manager == null ? null : manager.getHazelcastInstance();
       Readiness readiness = new Readiness(hz, cfg.cluster());
       StatusReport status = new StatusReport(cfg, readiness, hz);
-      NodeMetrics metrics = new NodeMetrics();
-      if (hz != null) {
+      // Metrics are read on the admin port only: without it nothing could read them, so nothing is recorded.
+      NodeMetrics metrics = cfg.admin().port() == 0 ? null : new NodeMetrics();
+      if (metrics != null && hz != null) {
         metrics.cluster(hz);
       }
       // The admin port is bound before the proxy's: a balancer sees "starting" (503), never a refused health check
