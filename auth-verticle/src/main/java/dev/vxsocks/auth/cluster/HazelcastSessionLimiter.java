@@ -88,6 +88,7 @@ public final class HazelcastSessionLimiter implements SessionLimiter {
    * This member's lease of one key, guarded by {@code lock}: {@code share} is its share in the map as its own calls
    * left it (what a restore puts back), {@code used} the sessions open here on it ({@code used <= share} but while a
    * lowered limit's spare slots are on their way back), {@code lowWater} the fewest spare slots since the last trim,
+   * {@code returning} slots taken off the share for a return not sent yet,
    * {@code lastTotal} the sum every member holds as the last answer said, {@code waiting} the opens waiting for
    * the lease call in flight ({@code leasing}).
    */
@@ -97,6 +98,8 @@ public final class HazelcastSessionLimiter implements SessionLimiter {
     int lowWater;
     int limit;
     int lastTotal;
+    /** Slots taken off {@code share} to be given back, whose call has not been sent yet (it may wait at the gate). */
+    int returning;
     boolean leasing;
     final ArrayDeque<Waiter> waiting = new ArrayDeque<>();
   }
@@ -271,8 +274,8 @@ public final class HazelcastSessionLimiter implements SessionLimiter {
     synchronized (lock) {
       snapshot = new HashMap<>();
       slots.forEach((key, s) -> {
-        if (s.share > 0) {
-          snapshot.put(key, s.share);
+        if (s.share + s.returning > 0) {
+          snapshot.put(key, s.share + s.returning);
         }
       });
     }
@@ -394,7 +397,7 @@ public final class HazelcastSessionLimiter implements SessionLimiter {
       Slots s = slots.computeIfAbsent(key, k -> new Slots());
       if (limit < s.limit && s.share > s.used && !s.leasing) {
         // A lowered limit (config apply): spare slots leased under the old one go back before any is used.
-        lowered = s.share - s.used;
+        lowered = release(s, s.share - s.used);
       }
       s.limit = limit;
       if (lowered == 0 && s.used < s.share && s.waiting.isEmpty()) {
@@ -500,7 +503,7 @@ public final class HazelcastSessionLimiter implements SessionLimiter {
           s.waiting.clear();
         }
       } else if (exact(s) && s.share > s.used) {
-        giveBack = s.share - s.used;
+        giveBack = release(s, s.share - s.used);
       }
     }
     for (Waiter w : granted) {
@@ -537,7 +540,7 @@ public final class HazelcastSessionLimiter implements SessionLimiter {
       if (next == null) {
         s.used--;
         if (exact(s)) {
-          giveBack = s.share - s.used;
+          giveBack = release(s, s.share - s.used);
         }
       }
     }
@@ -549,7 +552,19 @@ public final class HazelcastSessionLimiter implements SessionLimiter {
     }
   }
 
-  /** Returns {@code n} of this member's leased slots of {@code key} to the shared count. */
+  /**
+   * Takes {@code n} spare slots off the lease at once, under the lock, so that no open can use them while their
+   * return is on its way; until that call is sent they count as {@code returning}, which a restore puts back (the
+   * return then takes them off the restored share). Returns {@code n}, for {@link #giveBack}.
+   */
+  private static int release(Slots s, int n) {
+    s.share -= n;
+    s.returning += n;
+    s.lowWater = Math.min(s.lowWater, s.share - s.used);
+    return n;
+  }
+
+  /** Sends the return of {@code n} slots of {@code key} already taken off the lease ({@link #release}). */
   private void giveBack(String key, int n) {
     CompletableFuture<Long> answer = new CompletableFuture<>();
     send(key, id -> new Return(id, n), n, answer);
@@ -577,10 +592,10 @@ public final class HazelcastSessionLimiter implements SessionLimiter {
         }
         int spare = Math.min(s.lowWater, s.share - s.used);
         if (spare > 0) {
-          back.put(e.getKey(), spare);
+          back.put(e.getKey(), release(s, spare));
         }
-        s.lowWater = s.share - s.used - Math.max(spare, 0);
-        if (s.share == 0 && s.used == 0) {
+        s.lowWater = s.share - s.used;
+        if (s.share == 0 && s.used == 0 && s.returning == 0) {
           it.remove();
         }
       }
@@ -591,8 +606,9 @@ public final class HazelcastSessionLimiter implements SessionLimiter {
   /**
    * Sends the processor made for this member's id to the key's owner once no restore is pending. A lease's grant is
    * added to the key's share when its answer arrives (before the call stops counting as in flight); a return of
-   * {@code giveBack} slots is taken off the share when it is sent. A return waiting at the gate is thus still in the
-   * record a restore puts back, and takes its slots off the restored share afterwards. {@code result} completes on
+   * {@code giveBack} slots was taken off the share when decided ({@link #release}) and stops counting as
+   * {@code returning} when it is sent. A return waiting at the gate is thus still in the record a restore puts back,
+   * and takes its slots off the restored share afterwards. {@code result} completes on
    * the thread that answered (the callers' few lines only record the answer), with the packed answer of a lease or
    * the new sum of a return.
    */
@@ -606,8 +622,7 @@ public final class HazelcastSessionLimiter implements SessionLimiter {
         if (giveBack > 0) {
           Slots s = slots.get(key);
           if (s != null) {
-            s.share = Math.max(0, s.share - giveBack);
-            s.lowWater = Math.min(s.lowWater, s.share - s.used);
+            s.returning -= giveBack; // now in the map's hands: the call below takes them off this member's share
           }
         }
       }

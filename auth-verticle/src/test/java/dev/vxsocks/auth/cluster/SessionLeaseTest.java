@@ -78,7 +78,8 @@ class SessionLeaseTest {
   }
 
   /**
-   * Twenty clients per member, each opening and closing sessions of one user from one address in a loop, for a
+   * Twenty clients per member, each opening and closing sessions of one user from one address 60 times (long
+   * enough for several trims to return spare slots while the others open), for a
    * per-user limit of 30 and a per-address limit of 40 (so members lease blocks of several slots while the count is
    * low, and one slot at a time near the limit). The sessions granted and not yet closed are counted at every grant:
    * a lease that admitted more than the shared count allows would push that count past a limit.
@@ -95,7 +96,7 @@ class SessionLeaseTest {
     List<Future<Void>> clients = new ArrayList<>();
     for (HazelcastSessionLimiter l : ls) {
       for (int c = 0; c < 20; c++) {
-        clients.add(client(l, "race", "192.0.2.7", perUser, perIp, 25, open, most, granted, refused));
+        clients.add(client(l, "race", "192.0.2.7", perUser, perIp, 60, open, most, granted, refused));
       }
     }
     Future.join(clients).await(120, TimeUnit.SECONDS);
