@@ -444,3 +444,5 @@ cp "$REPORT" "$WORK/last-report.md"
 echo
 cat "$REPORT"
 log "report: $REPORT (raw: $WORK/results-$STAMP.tsv); took $((SECONDS / 60)) min $((SECONDS % 60)) s"
+# Cluster mode: bench/cluster.sh (3 nodes, session limits off and on, beside a single node), in a full run or --only ...,cluster.
+if wants cluster || [[ $ONLY == rate,auth,tput,iperf,hold ]]; then BENCH_VXSOCKS_JAR="$JAR" "$BENCH_DIR/cluster.sh" --rounds "$ROUNDS" $( ((QUICK)) && echo --warm 6 --duration 1 ); fi

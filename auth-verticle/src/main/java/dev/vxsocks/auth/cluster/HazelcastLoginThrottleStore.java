@@ -158,7 +158,7 @@ public final class HazelcastLoginThrottleStore implements LoginThrottleStore {
   }
 
   private <T> Future<T> call(CompletionStage<T> stage) {
-    return Future.fromCompletionStage(stage, vertx.getOrCreateContext());
+    return HazelcastCalls.onContext(stage, vertx.getOrCreateContext());
   }
 
   private static void store(Map.Entry<String, LoginRecord> entry, LoginRecord r, long now) {

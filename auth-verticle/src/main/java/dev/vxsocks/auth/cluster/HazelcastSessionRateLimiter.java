@@ -165,7 +165,7 @@ public final class HazelcastSessionRateLimiter implements SessionRateLimiter {
     calls.incrementAndGet();
     Future<Long> raw;
     try {
-      raw = Future.fromCompletionStage(map.submitToKey(key, new Take(now, perSecond)), vertx.getOrCreateContext());
+      raw = HazelcastCalls.onContext(map.submitToKey(key, new Take(now, perSecond)), vertx.getOrCreateContext());
     } catch (RuntimeException notActive) {
       return Future.failedFuture(notActive);
     }
@@ -181,11 +181,11 @@ public final class HazelcastSessionRateLimiter implements SessionRateLimiter {
     }
     calls.incrementAndGet();
     try {
-      map.submitToKey(key, new GiveBack(now, perSecond)).whenComplete((v, err) -> {
+      map.submitToKey(key, new GiveBack(now, perSecond)).whenCompleteAsync((v, err) -> {
         if (err != null) {
           LOG.fine(() -> "rates: could not give a token of " + key + " back: " + err);
         }
-      });
+      }, HazelcastCalls.IN_PLACE);
     } catch (RuntimeException notActive) {
       LOG.fine(() -> "rates: could not give a token of " + key + " back: " + notActive);
     }
