@@ -8,12 +8,14 @@
 # subjects interleaved (A B C D, A B C D, ...), prints a table of medians and ratios, and stops every process it
 # started, by PID. Beside each rate: the proxy process's own CPU (utime + stime from /proc, all threads and children)
 # per session and per GiB relayed, and (sys) its system calls per CONNECT session, counted by strace -f -c attached
-# during a fixed number of sessions at 4 concurrent. A full run takes about 25 minutes, --quick about 4.
+# during a fixed number of sessions at 4 concurrent. A full run takes about 17 minutes (--rounds 5:
+# about 25), --quick about 4, on a quiet machine.
 # See docs/BENCHMARKS.md.
 #
 # Environment: BENCH_REPO (repo to build, default: the one holding this script), BENCH_VXSOCKS_JAR (use this jar, no
 # build), JAVA_PROXY_OPTS (JVM flags for both Java proxies), BENCH_PORT_BASE (default 11080), BENCH_TARGET_PORT
-# (default 17000), NETTY_VERSION (default 4.2.12.Final).
+# (default 17000), NETTY_VERSION (default 4.2.12.Final), BENCH_SYS_SESSIONS (sessions per system-call count, default
+# 2500, 2000 with --quick).
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -34,7 +36,7 @@ while (($#)); do
     --rounds) ROUNDS=$2; shift ;;
     --only) ONLY=$2; shift ;;
     --skip-build) SKIP_BUILD=1 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
