@@ -341,14 +341,40 @@ for s in "${SUBJECTS[@]}"; do
     --duration "$secs" --threads 2 >/dev/null || log "warning: warm-up of $s failed"
 done
 
-if wants rate; then
-  log "session rate, no auth, $CONCURRENCY concurrent, $ROUNDS rounds"
+# The username/password rounds run in the same rounds as the no-auth ones (each round: direct, the no-auth
+# subjects, then the auth ones), so that "auth ÷ no-auth" compares figures taken under the same load: run one after
+# the other, a machine whose load changed between the two phases made that ratio read anything from 0.4 to 2.3.
+AUTH_ROUNDS=0
+if wants auth && ((${#AUTH_SUBJECTS[@]})); then
+  AUTH_ROUNDS=1
+  log "warming the username/password subjects"
+  # a single login first fills any credential cache, as a user's earlier connection would have
+  for s in "${AUTH_SUBJECTS[@]}"; do
+    timeout 60 "${LG[@]}" rate --proxy "127.0.0.1:${PORT[$s]}" --target "127.0.0.1:$TARGET_PORT" --warmup 0 \
+      --duration 0.5 --concurrency 1 --auth "$AUTH_USER:$AUTH_PASS" >/dev/null || true
+    secs=$WARM_SECS
+    [[ $s == vxsocks* ]] && secs=$JAVA_WARM_SECS
+    timeout 60 "${LG[@]}" rate --proxy "127.0.0.1:${PORT[$s]}" --target "127.0.0.1:$TARGET_PORT" \
+      --warmup 0 --duration "$secs" --threads 2 --auth "$AUTH_USER:$AUTH_PASS" >/dev/null || true
+  done
+fi
+
+if wants rate || ((AUTH_ROUNDS)); then
+  log "session rate, $CONCURRENCY concurrent, $ROUNDS rounds:$(wants rate && echo " no auth")$( ((AUTH_ROUNDS)) && echo " username/password")"
   for ((r = 1; r <= ROUNDS; r++)); do
-    for s in direct "${SUBJECTS[@]}"; do
-      pidarg=(); [[ $s == direct ]] || pidarg=(--pid "${PID[$s]}")
-      lg "$s" "$r" rate --target "127.0.0.1:$TARGET_PORT" --concurrency "$CONCURRENCY" --threads 2 \
-        --warmup "$RATE_WARMUP" --duration "$RATE_SECS" "${pidarg[@]}"
-    done
+    if wants rate; then
+      for s in direct "${SUBJECTS[@]}"; do
+        pidarg=(); [[ $s == direct ]] || pidarg=(--pid "${PID[$s]}")
+        lg "$s" "$r" rate --target "127.0.0.1:$TARGET_PORT" --concurrency "$CONCURRENCY" --threads 2 \
+          --warmup "$RATE_WARMUP" --duration "$RATE_SECS" "${pidarg[@]}"
+      done
+    fi
+    if ((AUTH_ROUNDS)); then
+      for s in "${AUTH_SUBJECTS[@]}"; do
+        lg "$s" "$r" rate --target "127.0.0.1:$TARGET_PORT" --concurrency "$CONCURRENCY" --threads 2 \
+          --warmup "$RATE_WARMUP" --duration "$RATE_SECS" --auth "$AUTH_USER:$AUTH_PASS" --pid "${PID[$s]}"
+      done
+    fi
   done
 fi
 
@@ -381,25 +407,6 @@ if wants sys; then
   else
     log "warning: strace is not installed: no system-call counts"
   fi
-fi
-
-if wants auth && ((${#AUTH_SUBJECTS[@]})); then
-  log "session rate, username/password, $CONCURRENCY concurrent, $ROUNDS rounds"
-  # a single login first fills any credential cache, as a user's earlier connection would have
-  for s in "${AUTH_SUBJECTS[@]}"; do
-    timeout 60 "${LG[@]}" rate --proxy "127.0.0.1:${PORT[$s]}" --target "127.0.0.1:$TARGET_PORT" --warmup 0 \
-      --duration 0.5 --concurrency 1 --auth "$AUTH_USER:$AUTH_PASS" >/dev/null || true
-    secs=$WARM_SECS
-    [[ $s == vxsocks* ]] && secs=$JAVA_WARM_SECS
-    timeout 60 "${LG[@]}" rate --proxy "127.0.0.1:${PORT[$s]}" --target "127.0.0.1:$TARGET_PORT" \
-      --warmup 0 --duration "$secs" --threads 2 --auth "$AUTH_USER:$AUTH_PASS" >/dev/null || true
-  done
-  for ((r = 1; r <= ROUNDS; r++)); do
-    for s in "${AUTH_SUBJECTS[@]}"; do
-      lg "$s" "$r" rate --target "127.0.0.1:$TARGET_PORT" --concurrency "$CONCURRENCY" --threads 2 \
-        --warmup "$RATE_WARMUP" --duration "$RATE_SECS" --auth "$AUTH_USER:$AUTH_PASS" --pid "${PID[$s]}"
-    done
-  done
 fi
 
 if wants auth && ((${#AUTH_SUBJECTS[@]})) && ((!QUICK)); then
