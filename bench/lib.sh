@@ -47,7 +47,8 @@ stop_started() {
   for p in "${kids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
-trap stop_started EXIT
+# bench/run.sh sources this file for the functions below only, and keeps its own cleanup.
+[[ -n ${BENCH_LIB_NO_TRAP:-} ]] || trap stop_started EXIT
 
 # wait_listen PORT PID LOG: waits (at most 30 s) until 127.0.0.1:PORT accepts; fails if PID exits first.
 wait_listen() {
@@ -59,4 +60,41 @@ wait_listen() {
   done
   echo "nothing listens on 127.0.0.1:$1 after 30 s" >&2
   return 1
+}
+
+# proc_tree PID: PID and its descendants (Dante's forked children), one per line.
+proc_tree() {
+  local todo=("$1") p f more
+  while ((${#todo[@]})); do
+    p=${todo[0]}; todo=("${todo[@]:1}")
+    echo "$p"
+    for f in /proc/"$p"/task/*/children; do
+      more=(); [[ -r $f ]] && { read -r -a more <"$f" || true; }; todo+=("${more[@]}")
+    done
+  done
+}
+
+# count_syscalls PID OUT LOADGEN-ARGS...: the system calls the process PID (all its threads and children) makes
+# while the load generator runs once with LOADGEN-ARGS (which must bound the run with --sessions). strace -f -c is
+# attached before the load starts and detached once the process is idle again, so every call of every session is
+# counted, along with whatever the process does on its own meanwhile (timers, the log writer). Writes strace's
+# table to OUT and prints "CALLS SESSIONS": the sum of the calls and the sessions the load generator completed.
+# Needs strace (Debian: strace) and the load generator (build_loadgen, or LG set by the caller).
+count_syscalls() {
+  local pid=$1 out=$2; shift 2
+  local targs=() p spid i sessions calls
+  for p in $(proc_tree "$pid"); do targs+=(-p "$p"); done
+  strace -f -c -S calls -o "$out" "${targs[@]}" 2>"$out.log" &
+  spid=$!
+  # strace attaches to each thread in turn: wait for the attach messages to stop growing
+  for ((i = 0; i < 50; i++)); do
+    sleep 0.2
+    [[ $(grep -c 'attached' "$out.log" 2>/dev/null) -gt 0 ]] && { sleep 0.5; break; }
+  done
+  sessions=$(timeout 300 "${LG[@]}" rate "$@" | awk '/_sessions_completed =/ { print $NF }' || true)
+  sleep 1 # the proxy closes the last sessions' upstream sockets after the client has seen its close
+  kill -INT "$spid" 2>/dev/null || true
+  wait "$spid" 2>/dev/null || true
+  calls=$(awk '$NF == "total" { print $4 }' "$out")
+  echo "${calls:-0} ${sessions:-0}"
 }

@@ -1,26 +1,34 @@
 #!/usr/bin/env bash
 # vxsocks benchmark: our proxy against Dante, microsocks and Netty's example SOCKS server, all on loopback.
 #
-#   bench/run.sh [--quick] [--rounds N] [--only rate,auth,tput,iperf,hold] [--skip-build]
+#   bench/run.sh [--quick] [--rounds N] [--only rate,sys,auth,tput,iperf,hold] [--skip-build]
 #
 # Installs what it needs (Debian packages, Netty's example from Maven Central), builds our jar if it is stale,
 # starts a loopback echo/sink/source target, the peers and our proxy on distinct 127.0.0.1 ports, measures with the
 # subjects interleaved (A B C D, A B C D, ...), prints a table of medians and ratios, and stops every process it
-# started, by PID. A full run takes about 13.5 minutes, --quick about 3. See docs/BENCHMARKS.md.
+# started, by PID. Beside each rate: the proxy process's own CPU (utime + stime from /proc, all threads and children)
+# per session and per GiB relayed, and (sys) its system calls per CONNECT session, counted by strace -f -c attached
+# during a fixed number of sessions at 4 concurrent. A full run takes about 17 minutes (--rounds 5:
+# about 25), --quick about 4, on a quiet machine.
+# See docs/BENCHMARKS.md.
 #
 # Environment: BENCH_REPO (repo to build, default: the one holding this script), BENCH_VXSOCKS_JAR (use this jar, no
 # build), JAVA_PROXY_OPTS (JVM flags for both Java proxies), BENCH_PORT_BASE (default 11080), BENCH_TARGET_PORT
-# (default 17000), NETTY_VERSION (default 4.2.12.Final).
+# (default 17000), NETTY_VERSION (default 4.2.12.Final), BENCH_SYS_SESSIONS (sessions per system-call count, default
+# 2500, 2000 with --quick).
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# count_syscalls and proc_tree; this script keeps its own process handling and cleanup
+# shellcheck source=bench/lib.sh
+BENCH_LIB_NO_TRAP=1 source "$BENCH_DIR/lib.sh"
 REPO=${BENCH_REPO:-$(cd "$BENCH_DIR/.." && pwd)}
 WORK=$BENCH_DIR/.work
 COMMAND_LINE="bench/run.sh $*"
 
 QUICK=0
 ROUNDS=3
-ONLY="rate,auth,tput,iperf,hold"
+ONLY="rate,sys,auth,tput,iperf,hold"
 SKIP_BUILD=0
 while (($#)); do
   case $1 in
@@ -28,7 +36,7 @@ while (($#)); do
     --rounds) ROUNDS=$2; shift ;;
     --only) ONLY=$2; shift ;;
     --skip-build) SKIP_BUILD=1 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -37,9 +45,13 @@ done
 
 if ((QUICK)); then
   WARM_SECS=1; JAVA_WARM_SECS=6; RATE_WARMUP=0.3; RATE_SECS=0.8; TPUT_WARMUP=0.1; TPUT_SECS=0.4; IPERF_SECS=1; IPERF_ROUNDS=1; HOLD_ROUNDS=1
+  SYS_ROUNDS=1
 else
   WARM_SECS=2; JAVA_WARM_SECS=30; RATE_WARMUP=1; RATE_SECS=5; TPUT_WARMUP=0.5; TPUT_SECS=2.5; IPERF_SECS=3; IPERF_ROUNDS=$ROUNDS; HOLD_ROUNDS=$ROUNDS
+  SYS_ROUNDS=$ROUNDS
 fi
+# the system-call count: a fixed number of sessions at 4 concurrent, strace attached to the proxy throughout
+SYS_SESSIONS=${BENCH_SYS_SESSIONS:-2500}; ((QUICK)) && SYS_SESSIONS=${BENCH_SYS_SESSIONS:-2000}
 CONCURRENCY=${BENCH_CONCURRENCY:-128}
 HOLD_SESSIONS=${BENCH_HOLD_SESSIONS:-9900}
 PORT_BASE=${BENCH_PORT_BASE:-11080}
@@ -110,6 +122,7 @@ command -v danted >/dev/null || need+=(dante-server)
 command -v microsocks >/dev/null || need+=(microsocks)
 command -v iperf3 >/dev/null || need+=(iperf3)
 command -v proxychains4 >/dev/null || need+=(proxychains4)
+wants sys && ! command -v strace >/dev/null && need+=(strace)
 if ((${#need[@]})); then
   log "installing ${need[*]}"
   SUDO=""; ((EUID == 0)) || SUDO=sudo
@@ -170,7 +183,7 @@ fi
     echo "- vxsocks: not available"
   fi
   echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine adds noise)"
-  echo "- settings: rounds=$ROUNDS, concurrency=$CONCURRENCY, rate ${RATE_SECS}s (+${RATE_WARMUP}s warm-up), throughput ${TPUT_SECS}s (+${TPUT_WARMUP}s), iperf3 ${IPERF_SECS}s x $IPERF_ROUNDS, held sessions $HOLD_SESSIONS x $HOLD_ROUNDS, nofile=$NOFILE, JAVA_PROXY_OPTS='$JAVA_PROXY_OPTS'"
+  echo "- settings: rounds=$ROUNDS, concurrency=$CONCURRENCY, system calls over $SYS_SESSIONS sessions at 4 concurrent x $SYS_ROUNDS, rate ${RATE_SECS}s (+${RATE_WARMUP}s warm-up), throughput ${TPUT_SECS}s (+${TPUT_WARMUP}s), iperf3 ${IPERF_SECS}s x $IPERF_ROUNDS, held sessions $HOLD_SESSIONS x $HOLD_ROUNDS, nofile=$NOFILE, JAVA_PROXY_OPTS='$JAVA_PROXY_OPTS'"
 } >"$RUN/machine.md"
 
 # ---------------------------------------------------------------------------------------------------- start
@@ -228,6 +241,8 @@ rules:
 timeouts: { handshake: 10s, connect: 10s, idle: 5m }
 limits: { sessions-per-user: 0, sessions-per-client-ip: 0, pending-handshakes: 20000, sessions-total: 0,
           sessions-per-source: 0, pending-handshakes-per-source: 0 }
+# no admin port: both variants (and anything else on this machine) would want the default one
+admin: { port: 0 }
 EOF
     if [[ $variant == none ]]; then sed -i '/^users:/,/^    password:/d' "$RUN/$name.yaml"; fi
     # shellcheck disable=SC2086
@@ -326,19 +341,13 @@ for s in "${SUBJECTS[@]}"; do
     --duration "$secs" --threads 2 >/dev/null || log "warning: warm-up of $s failed"
 done
 
-if wants rate; then
-  log "session rate, no auth, $CONCURRENCY concurrent, $ROUNDS rounds"
-  for ((r = 1; r <= ROUNDS; r++)); do
-    for s in direct "${SUBJECTS[@]}"; do
-      pidarg=(); [[ $s == direct ]] || pidarg=(--pid "${PID[$s]}")
-      lg "$s" "$r" rate --target "127.0.0.1:$TARGET_PORT" --concurrency "$CONCURRENCY" --threads 2 \
-        --warmup "$RATE_WARMUP" --duration "$RATE_SECS" "${pidarg[@]}"
-    done
-  done
-fi
-
+# The username/password rounds run in the same rounds as the no-auth ones (each round: direct, the no-auth
+# subjects, then the auth ones), so that "auth ÷ no-auth" compares figures taken under the same load: run one after
+# the other, a machine whose load changed between the two phases made that ratio read anything from 0.4 to 2.3.
+AUTH_ROUNDS=0
 if wants auth && ((${#AUTH_SUBJECTS[@]})); then
-  log "session rate, username/password, $CONCURRENCY concurrent, $ROUNDS rounds"
+  AUTH_ROUNDS=1
+  log "warming the username/password subjects"
   # a single login first fills any credential cache, as a user's earlier connection would have
   for s in "${AUTH_SUBJECTS[@]}"; do
     timeout 60 "${LG[@]}" rate --proxy "127.0.0.1:${PORT[$s]}" --target "127.0.0.1:$TARGET_PORT" --warmup 0 \
@@ -348,12 +357,56 @@ if wants auth && ((${#AUTH_SUBJECTS[@]})); then
     timeout 60 "${LG[@]}" rate --proxy "127.0.0.1:${PORT[$s]}" --target "127.0.0.1:$TARGET_PORT" \
       --warmup 0 --duration "$secs" --threads 2 --auth "$AUTH_USER:$AUTH_PASS" >/dev/null || true
   done
+fi
+
+if wants rate || ((AUTH_ROUNDS)); then
+  log "session rate, $CONCURRENCY concurrent, $ROUNDS rounds:$(wants rate && echo " no auth")$( ((AUTH_ROUNDS)) && echo " username/password")"
   for ((r = 1; r <= ROUNDS; r++)); do
-    for s in "${AUTH_SUBJECTS[@]}"; do
-      lg "$s" "$r" rate --target "127.0.0.1:$TARGET_PORT" --concurrency "$CONCURRENCY" --threads 2 \
-        --warmup "$RATE_WARMUP" --duration "$RATE_SECS" --auth "$AUTH_USER:$AUTH_PASS" --pid "${PID[$s]}"
-    done
+    if wants rate; then
+      for s in direct "${SUBJECTS[@]}"; do
+        pidarg=(); [[ $s == direct ]] || pidarg=(--pid "${PID[$s]}")
+        lg "$s" "$r" rate --target "127.0.0.1:$TARGET_PORT" --concurrency "$CONCURRENCY" --threads 2 \
+          --warmup "$RATE_WARMUP" --duration "$RATE_SECS" "${pidarg[@]}"
+      done
+    fi
+    if ((AUTH_ROUNDS)); then
+      for s in "${AUTH_SUBJECTS[@]}"; do
+        lg "$s" "$r" rate --target "127.0.0.1:$TARGET_PORT" --concurrency "$CONCURRENCY" --threads 2 \
+          --warmup "$RATE_WARMUP" --duration "$RATE_SECS" --auth "$AUTH_USER:$AUTH_PASS" --pid "${PID[$s]}"
+      done
+    fi
   done
+fi
+
+if wants sys; then
+  if command -v strace >/dev/null; then
+    log "system calls per CONNECT session: strace -f -c on each proxy over $SYS_SESSIONS sessions at 4 concurrent, $SYS_ROUNDS rounds"
+    log "load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
+    for ((r = 1; r <= SYS_ROUNDS; r++)); do
+      for s in "${SUBJECTS[@]}"; do
+        quiesce
+        out=$RUN/strace-$s-r$r.txt
+        read -r calls sessions < <(count_syscalls "${PID[$s]}" "$out" --proxy "127.0.0.1:${PORT[$s]}" \
+          --target "127.0.0.1:$TARGET_PORT" --concurrency 4 --threads 1 --warmup 0 --duration 120 \
+          --sessions "$SYS_SESSIONS" --subject "$s" --round "$r")
+        if ((sessions > 0 && calls > 0)); then
+          # strace -c: "% time, seconds, usecs/call, calls, [errors], syscall"; the errors column may be empty
+          awk -v s="$s" -v r="$r" -v n="$sessions" -v c="$calls" '
+            BEGIN { printf "syscalls_per_session\t%s\t%s\t%.3f\n", s, r, c / n }
+            $1 ~ /^[0-9.]+$/ && $NF != "total" {
+              e = (NF == 6) ? $5 : 0
+              printf "syscall_%s_per_session\t%s\t%s\t%.4f\n", $NF, s, r, $4 / n
+              if (e > 0) printf "syscall_%s_errors_per_session\t%s\t%s\t%.4f\n", $NF, s, r, e / n
+            }' "$out" >>"$RESULTS"
+          echo "$s r$r syscalls_per_session = $(awk -v c="$calls" -v n="$sessions" 'BEGIN { printf "%.1f", c / n }') ($calls calls, $sessions sessions)"
+        else
+          log "warning: no system-call count for $s round $r (see $out.log)"
+        fi
+      done
+    done
+  else
+    log "warning: strace is not installed: no system-call counts"
+  fi
 fi
 
 if wants auth && ((${#AUTH_SUBJECTS[@]})) && ((!QUICK)); then

@@ -137,7 +137,8 @@ final class LeanTransport implements SocketTransport.Path {
     }
 
     /**
-     * The no-op options {@link #configure} set on {@code bootstrap}. This runs for every upstream connection; which
+     * The no-op options {@link #configure} set on {@code bootstrap}, and SO_REUSEADDR on a socket that connects
+     * without binding first. This runs for every upstream connection; which
      * options are no-ops depends only on the arguments, and a NetClient passes its same options object each time, so
      * the list is worked out once per client and connect timeout (reading the bootstrap's options copies its map).
      */
@@ -151,6 +152,13 @@ final class LeanTransport implements SocketTransport.Path {
       }
       List<ChannelOption<?>> drop = new ArrayList<>();
       dropNoOps(bootstrap.config().options(), drop::add);
+      // SO_REUSEADDR (Vert.x's default is on) only changes what bind(2) allows, and a client socket is bound only
+      // when the options name a local address: without one the kernel picks the port at connect(2), where the flag
+      // plays no part, so setting it is one more setsockopt per upstream connection for nothing.
+      if (!domainSocket && bootstrap.config().localAddress() == null
+          && bootstrap.config().options().containsKey(ChannelOption.SO_REUSEADDR)) {
+        drop.add(ChannelOption.SO_REUSEADDR);
+      }
       // Copy on write, newest first, at most a few (one client per verticle instance; a reload makes new ones).
       ClientNoOps[] next = new ClientNoOps[Math.min(known.length + 1, MAX_CLIENTS)];
       next[0] = new ClientNoOps(options, connectTimeout, domainSocket, List.copyOf(drop));

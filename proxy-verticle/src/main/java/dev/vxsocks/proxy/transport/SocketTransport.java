@@ -10,7 +10,8 @@ import io.vertx.core.transport.Transport;
  * TCP_NODELAY (and SO_REUSEADDR on outgoing connections) to each accepted and each connected socket, whatever their
  * values: a setsockopt(2) call each, eleven per proxied session, all of them no-ops here (Netty itself turns
  * TCP_NODELAY on for every new socket). Only options equal to what a new socket already has are skipped; any option
- * configured to something else is still set. A listening socket whose accept fails (no descriptor left) pauses
+ * configured to something else is still set. So is SO_REUSEADDR on an outgoing socket that connects without binding
+ * first (no local address configured), where it has no effect. A listening socket whose accept fails (no descriptor left) pauses
  * accepting for a moment ({@link AcceptBackoff}). {@link PortableTransport}, used when that SPI has changed (see
  * {@link Internals}), is the same transport as Vert.x gives it, every option set.
  */

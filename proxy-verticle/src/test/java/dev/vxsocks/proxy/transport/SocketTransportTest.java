@@ -54,6 +54,33 @@ class SocketTransportTest {
   }
 
   /**
+   * SO_REUSEADDR, which Vert.x turns on for every client, is left unset on a socket that connects without binding
+   * (where it has no effect), and still set on one bound to a configured local address first.
+   */
+  @Test
+  void reuseAddressOnlyWhereAClientBinds() throws Exception {
+    Vertx vertx = Transports.nativeVertx();
+    try {
+      NetServer server = vertx.createNetServer(new NetServerOptions().setHost("127.0.0.1").setPort(0));
+      server.connectHandler(s -> { });
+      server.listen().await(10, TimeUnit.SECONDS);
+      NetClient unbound = vertx.createNetClient(new NetClientOptions().setReuseAddress(true));
+      NetClient bound = vertx.createNetClient(new NetClientOptions().setReuseAddress(true)
+          .setLocalAddress("127.0.0.1"));
+      for (int i = 0; i < 2; i++) {
+        Channel u = Transports.channel(unbound.connect(server.actualPort(), "127.0.0.1").await(10, TimeUnit.SECONDS));
+        Channel b = Transports.channel(bound.connect(server.actualPort(), "127.0.0.1").await(10, TimeUnit.SECONDS));
+        assertThat(u.config().getOption(ChannelOption.SO_REUSEADDR)).as("unbound, connection %d", i).isFalse();
+        assertThat(b.config().getOption(ChannelOption.SO_REUSEADDR)).as("bound, connection %d", i).isTrue();
+        u.close();
+        b.close();
+      }
+    } finally {
+      vertx.close().await(20, TimeUnit.SECONDS);
+    }
+  }
+
+  /**
    * The transport works out a client's no-op options once and reuses the list for the client's later connections:
    * two clients, one configured away from the defaults, each connecting twice, alternately.
    */
