@@ -45,7 +45,8 @@ if ! ./scripts/gss-curl.sh .work/gss-curl; then
   tail -20 .work/gss-curl/build.log >&2
   exit 1
 fi
-export VXSOCKS_GSS_CURL="$PWD/.work/gss-curl/bin/curl"
+# Not a VXSOCKS_* name: a node refuses any VXSOCKS_* variable that is not a setting, and every test inherits this.
+export GSSAPI_CURL="$PWD/.work/gss-curl/bin/curl"
 
 # The abandoned-handshake test opens ~2,000 sockets in one JVM.
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true

@@ -39,7 +39,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * and ignores it, and drops {@code --proxy-service-name} unless {@code --socks5-basic} is also on.
  * The principal becomes the session's user: the log line names it, a rule for it applies, a per-user limit counts it.
  *
- * <p>{@code scripts/test.sh} sets {@code VXSOCKS_GSS_CURL}; then a missing binary fails the test. Run outside it
+ * <p>{@code scripts/test.sh} sets {@code GSSAPI_CURL}; then a missing binary fails the test. Run outside it
  * ({@code mvn verify} alone), the test looks for {@code .work/gss-curl/bin/curl} and is skipped, saying so, without it.
  */
 @ExtendWith(SharedTargets.class)
@@ -53,10 +53,10 @@ class CurlGssapiFetchTest {
 
   @BeforeAll
   static void realm() {
-    String required = System.getenv("VXSOCKS_GSS_CURL");
+    String required = System.getenv("GSSAPI_CURL");
     Path binary = required != null ? Path.of(required) : Path.of("..", ".work", "gss-curl", "bin", "curl");
     if (required != null) {
-      assertThat(binary).as("VXSOCKS_GSS_CURL (scripts/gss-curl.sh's build; its log is beside bin/)").isExecutable();
+      assertThat(binary).as("GSSAPI_CURL (scripts/gss-curl.sh's build; its log is beside bin/)").isExecutable();
     }
     assumeTrue(Files.isExecutable(binary), "no GSS-API-capable curl at " + binary.toAbsolutePath()
         + ": run scripts/test.sh (it builds one with scripts/gss-curl.sh)");
