@@ -197,10 +197,10 @@ public final class AuthVerticle extends VerticleBase {
       if (lease != null) {
         return Verdict.granted(lease);
       }
-      String which = userKey != null && perUser > 0 && limiter.countForUser(userKey) >= perUser
-          ? what + "-per-user limit " + perUser + " reached for " + user
-          : what + "-per-client-ip limit " + perIp + " reached for " + client;
-      return Verdict.deny(Verdict.LIMIT, which);
+      boolean byUser = userKey != null && perUser > 0 && limiter.countForUser(userKey) >= perUser;
+      return byUser
+          ? Verdict.limit(Verdict.LIMIT_PER_USER, what + "-per-user limit " + perUser + " reached for " + user)
+          : Verdict.limit(Verdict.LIMIT_PER_IP, what + "-per-client-ip limit " + perIp + " reached for " + client);
     });
   }
 

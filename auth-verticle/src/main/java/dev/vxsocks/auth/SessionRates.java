@@ -31,11 +31,11 @@ public final class SessionRates {
       case LET_THROUGH -> null;
       case PER_USER -> {
         refusedPerUser.increment();
-        yield Verdict.deny(Verdict.LIMIT, "new sessions per second per user (" + perUser + ")");
+        yield Verdict.limit(Verdict.RATE_PER_USER, "new sessions per second per user (" + perUser + ")");
       }
       case PER_CLIENT_IP -> {
         refusedPerClientIp.increment();
-        yield Verdict.deny(Verdict.LIMIT, "new sessions per second per client ip (" + perIp + ")");
+        yield Verdict.limit(Verdict.RATE_PER_IP, "new sessions per second per client ip (" + perIp + ")");
       }
     });
   }

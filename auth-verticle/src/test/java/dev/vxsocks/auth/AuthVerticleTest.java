@@ -269,6 +269,7 @@ class AuthVerticleTest {
           refused(second, Verdict.LIMIT);
           assertThat(second.lease()).isNull();
           assertThat(second.detail()).contains("sessions-per-user").contains("alice");
+          assertThat(second.limit()).isEqualTo(Verdict.LIMIT_PER_USER);
           ctx.completeNow();
         })));
   }
@@ -284,6 +285,7 @@ class AuthVerticleTest {
         .onComplete(ctx.succeeding(c -> ctx.verify(() -> {
           refused(c, Verdict.LIMIT);
           assertThat(c.detail()).contains("sessions-per-client-ip").contains("127.0.0.9");
+          assertThat(c.limit()).isEqualTo(Verdict.LIMIT_PER_IP);
           ctx.completeNow();
         })));
   }

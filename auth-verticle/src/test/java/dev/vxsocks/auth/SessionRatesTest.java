@@ -72,6 +72,7 @@ class SessionRatesTest {
     assertThat(third.allowed()).isFalse();
     assertThat(third.reason()).isEqualTo(Verdict.LIMIT);
     assertThat(third.detail()).isEqualTo("new sessions per second per client ip (2)");
+    assertThat(third.limit()).isEqualTo(Verdict.RATE_PER_IP);
     assertThat(third.lease()).isNull();
     Verdict fourth = await(client.authorizeAndOpen(connect(null, "127.0.0.1", "192.0.2.1")));
     assertThat(fourth.reason()).isEqualTo(Verdict.LIMIT);
@@ -97,6 +98,7 @@ class SessionRatesTest {
     Verdict v = await(client.openSession("alice", "127.0.1.9"));
     assertThat(v.reason()).isEqualTo(Verdict.LIMIT);
     assertThat(v.detail()).isEqualTo("new sessions per second per user (3)");
+    assertThat(v.limit()).isEqualTo(Verdict.RATE_PER_USER);
     assertThat(verticle.sessionRates().refusedPerUser()).isEqualTo(1);
     assertThat(verticle.sessionRates().refusedPerClientIp()).isZero();
   }

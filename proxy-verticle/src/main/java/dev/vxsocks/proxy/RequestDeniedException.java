@@ -22,21 +22,14 @@ public final class RequestDeniedException extends Socks5Failure {
   }
 
   /**
-   * What refused, for the refusal metric: {@code request-rule}, {@code limit-per-user}, {@code limit-per-ip},
-   * {@code rate-per-user} or {@code rate-per-ip}. The auth verticle names the limit in a limit's detail
-   * ({@code sessions-per-user limit 5 reached ...}, {@code new sessions per second per client ip (10)}).
+   * What refused, for the refusal metric: {@code request-rule}, or the limit the auth verticle named
+   * ({@link Verdict#limit()}: {@code limit-per-user}, {@code limit-per-ip}, {@code rate-per-user}, {@code rate-per-ip}).
    */
   public String cause() {
     if (!isLimit()) {
       return "request-rule";
     }
-    String detail = verdict.detail() == null ? "" : verdict.detail();
-    boolean perUser = detail.contains("-per-user") || detail.contains(" per user");
-    // A new-session rate ("new sessions per second per user (5)") or a concurrent limit ("sessions-per-user ...").
-    if (detail.contains("per second")) {
-      return perUser ? "rate-per-user" : "rate-per-ip";
-    }
-    return perUser ? "limit-per-user" : "limit-per-ip";
+    return verdict.limit() != null ? verdict.limit() : "limit";
   }
 
   /** True when a session limit refused, not a rule: another address of the same name would be refused too. */
