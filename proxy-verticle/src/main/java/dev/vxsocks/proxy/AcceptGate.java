@@ -38,6 +38,11 @@ final class AcceptGate {
     Refusal(String key) {
       this.key = key;
     }
+
+    /** The refusal metric's cause: the key without {@code limits.}. */
+    String cause() {
+      return key.substring("limits.".length());
+    }
   }
 
   /** What the configured limits come to on this node: 0 is off. */
@@ -181,7 +186,7 @@ final class AcceptGate {
       case PENDING_HANDSHAKES -> stats.refusedHandshakes.incrementAndGet();
       default -> stats.refusedOverShare.incrementAndGet();
     }
-    metrics.refused(r.key.substring("limits.".length()));
+    metrics.refused(r.cause());
     refusals.refused(r.key + " (" + caps.cap(r) + ")", source, System.nanoTime());
   }
 

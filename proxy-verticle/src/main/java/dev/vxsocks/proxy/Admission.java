@@ -122,7 +122,7 @@ final class Admission implements ProxyProtocolDecoder.Listener {
     } else if (!verdict.result().allowed()) {
       LOG.fine(() -> "session=" + session.id() + " client " + session.clientIp() + " refused by "
           + verdict.result().detail());
-      session.metrics().refused("client-rule");
+      session.metrics().refused(ProxyMetrics.CLIENT_RULE);
       session.end("client rules: " + verdict.result().detail());
     } else {
       session.phase(Phase.GREETING);

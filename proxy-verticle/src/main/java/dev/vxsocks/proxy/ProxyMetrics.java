@@ -1,5 +1,6 @@
 package dev.vxsocks.proxy;
 
+import dev.vxsocks.auth.api.Verdict;
 import dev.vxsocks.config.AuthMethodName;
 import dev.vxsocks.config.CommandName;
 import dev.vxsocks.proxy.codec.ReplyCode;
@@ -29,6 +30,14 @@ public final class ProxyMetrics {
   public static ProxyMetrics none() {
     return new ProxyMetrics(new CompositeMeterRegistry());
   }
+
+  /**
+   * Refusal causes decided here in the proxy; the limits' causes are the auth verticle's ({@link Verdict#limit()})
+   * and the accept gate's ({@link AcceptGate.Refusal#cause()}).
+   */
+  static final String CLIENT_RULE = "client-rule";
+  static final String REQUEST_RULE = "request-rule";
+  static final String AUTH_UNAVAILABLE = "auth-unavailable";
 
   /** The label of a session that ended before its request: no command yet. */
   static final String NO_COMMAND = "none";
@@ -94,10 +103,12 @@ public final class ProxyMetrics {
     authResult(AuthMethodName.NONE.configName(), "ok", 0);
     authResult(AuthMethodName.GSSAPI.configName(), "ok", 0);
     authResult(AuthMethodName.GSSAPI.configName(), "refused", 0);
-    for (String cause : new String[] {"client-rule", "request-rule", "limit-per-user", "limit-per-ip",
-        "rate-per-user", "rate-per-ip", "pending-handshakes", "pending-handshakes-per-source", "sessions-total",
-        "sessions-per-source", "auth-unavailable"}) {
+    for (String cause : new String[] {CLIENT_RULE, REQUEST_RULE, AUTH_UNAVAILABLE, Verdict.LIMIT_PER_USER,
+        Verdict.LIMIT_PER_IP, Verdict.RATE_PER_USER, Verdict.RATE_PER_IP}) {
       refused(cause, 0);
+    }
+    for (AcceptGate.Refusal r : AcceptGate.Refusal.values()) {
+      refused(r.cause(), 0);
     }
     authRoundTrip = timer("vxsocks_auth_round_trip", "A question to the auth verticle and its answer",
         Duration.ofNanos(100_000), Duration.ofSeconds(10));

@@ -27,7 +27,7 @@ public final class RequestDeniedException extends Socks5Failure {
    */
   public String cause() {
     if (!isLimit()) {
-      return "request-rule";
+      return ProxyMetrics.REQUEST_RULE;
     }
     return verdict.limit() != null ? verdict.limit() : "limit";
   }

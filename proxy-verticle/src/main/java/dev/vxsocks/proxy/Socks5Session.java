@@ -287,7 +287,7 @@ final class Socks5Session implements CommandContext, Relay.Listener {
     if (cause instanceof RequestDeniedException denied) {
       node.metrics().refused(denied.cause());
     } else if (cause instanceof AuthUnavailableException) {
-      node.metrics().refused("auth-unavailable");
+      node.metrics().refused(ProxyMetrics.AUTH_UNAVAILABLE);
     }
     String why = cause instanceof Socks5Failure ? cause.getMessage()
         : phase + " failed: " + (cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage());
